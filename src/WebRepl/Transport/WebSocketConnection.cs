@@ -1,0 +1,578 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+
+namespace WebRepl.Transport;
+
+/// <summary>The type of a WebSocket data frame (a continuation frame takes its message's type).</summary>
+public enum WebSocketFrameType
+{
+    /// <summary>Text: on WebREPL, terminal bytes, not checked as UTF-8.</summary>
+    Text,
+
+    /// <summary>Binary: WebREPL file transfer.</summary>
+    Binary,
+
+    /// <summary>The peer closed the connection.</summary>
+    Close,
+}
+
+/// <summary>A received frame.</summary>
+/// <param name="Type">Text, binary, or close.</param>
+/// <param name="Payload">The payload; owned by the caller.</param>
+/// <param name="EndOfMessage">The FIN bit: false when more frames of the same message follow.</param>
+/// <param name="CloseStatus">For a close frame: the status code, when the peer sent one.</param>
+/// <param name="CloseReason">For a close frame: the reason, when the peer sent one.</param>
+public readonly record struct WebSocketFrame(
+    WebSocketFrameType Type,
+    ReadOnlyMemory<byte> Payload,
+    bool EndOfMessage = true,
+    int? CloseStatus = null,
+    string? CloseReason = null);
+
+/// <summary>Which end of a connection this is, and so how frames are written.</summary>
+public enum WebSocketRole
+{
+    /// <summary>A client: masks its frames and writes each frame in one write.</summary>
+    Client,
+
+    /// <summary>
+    /// A board, as the firmware behaves: unmasked frames, header and payload as two writes, payloads
+    /// below 64 KiB, pings ignored, a 64-bit length closes the connection.
+    /// </summary>
+    Board,
+}
+
+/// <summary>
+/// RFC 6455 framing over a stream, written for WebREPL. Unlike <c>ClientWebSocket</c>, text frames are
+/// bytes: boards put unchecked bytes in them, and a connection must survive whatever a program prints.
+/// Sends are serialised; receives must come from one reader at a time.
+/// </summary>
+public sealed class WebSocketConnection : IAsyncDisposable
+{
+    private const int BufferSize = 64 * 1024 + 16;
+    private const int MaxBoardPayload = 65535;
+
+    private readonly Stream _stream;
+    private readonly Socket? _socket;
+    private readonly WebSocketRole _role;
+    private readonly long _maxFrameBytes;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly byte[] _receiveBuffer = new byte[BufferSize];
+    private int _receiveStart;
+    private int _receiveEnd;
+    private WebSocketFrameType _messageType = WebSocketFrameType.Text;
+    private bool _closeSent;
+    private bool _closeReceived;
+    private int _disposed;
+
+    internal WebSocketConnection(Stream stream, Socket? socket, WebSocketRole role, ReadOnlyMemory<byte> leftover, long maxFrameBytes = 16 * 1024 * 1024)
+    {
+        _stream = stream;
+        _socket = socket;
+        _role = role;
+        _maxFrameBytes = maxFrameBytes;
+        leftover.CopyTo(_receiveBuffer);
+        _receiveEnd = leftover.Length;
+    }
+
+    /// <summary>The connection's role.</summary>
+    public WebSocketRole Role => _role;
+
+    /// <summary>True once a close frame was sent or received, or the connection was disposed.</summary>
+    public bool IsClosed => _closeSent || _closeReceived || Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>The underlying socket, when there is one.</summary>
+    internal Socket? Socket => _socket;
+
+    /// <summary>Opens a client connection: TCP (or TLS), then the opening handshake.</summary>
+    /// <exception cref="WebReplConnectionException">The board cannot be reached or refused the upgrade.</exception>
+    /// <exception cref="WebReplTimeoutException">No connection within <see cref="WebSocketConnectOptions.ConnectTimeout"/>.</exception>
+    public static async Task<WebSocketConnection> ConnectAsync(WebReplTarget target, WebSocketConnectOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(options);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
+        try
+        {
+            await socket.ConnectAsync(target.Host, target.Port, timeout.Token).ConfigureAwait(false);
+            stream = new QuickAckStream(socket, options.ImmediateAck);
+            if (target.IsSecure)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                await ssl.AuthenticateAsClientAsync(
+                    new SslClientAuthenticationOptions
+                    {
+                        TargetHost = target.Host,
+                        RemoteCertificateValidationCallback = options.RemoteCertificateValidation,
+                    },
+                    timeout.Token).ConfigureAwait(false);
+            }
+
+            string key = WebSocketHandshake.CreateKey();
+            byte[] request = WebSocketHandshake.BuildClientRequest(target, key, options.RequestHeaders);
+            await stream.WriteAsync(request, timeout.Token).ConfigureAwait(false);
+            HttpHead head = await WebSocketHandshake.ReadHeadAsync(stream, timeout.Token).ConfigureAwait(false)
+                ?? throw new WebReplConnectionException($"{target} closed the connection during the WebSocket handshake. Is it a WebREPL board (or a gateway) at that address?");
+            string[] status = head.StartLine.Split(' ', 3);
+            if (status.Length < 2 || status[1] != "101")
+            {
+                throw new WebReplConnectionException(
+                    $"{target} refused the WebSocket upgrade ({head.StartLine.Trim()}). Check the address and path; a board answers on port 8266 once WebREPL is enabled.");
+            }
+
+            if (head["Sec-WebSocket-Accept"] != WebSocketHandshake.ComputeAccept(key))
+            {
+                throw new WebReplConnectionException($"{target} answered the WebSocket handshake with a wrong Sec-WebSocket-Accept: it is not a WebSocket server.");
+            }
+
+            return new WebSocketConnection(stream, socket, WebSocketRole.Client, head.Leftover, options.MaxFrameBytes);
+        }
+        catch (Exception ex)
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            socket.Dispose();
+            if (ex is WebReplException)
+            {
+                throw;
+            }
+
+            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new WebReplTimeoutException(
+                    $"No connection to {target} within {options.ConnectTimeout.TotalSeconds:0.#} s. Is the board on, on this network, and running WebREPL?", ex);
+            }
+
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+
+            throw new WebReplConnectionException(DescribeConnectFailure(target, ex), ex);
+        }
+    }
+
+    /// <summary>Wraps an accepted stream (after the handshake) as the board's end.</summary>
+    internal static WebSocketConnection CreateBoard(Stream stream, Socket? socket, ReadOnlyMemory<byte> leftover) =>
+        new(stream, socket, WebSocketRole.Board, leftover);
+
+    /// <summary>Sends one frame (a whole message unless <paramref name="endOfMessage"/> is false).</summary>
+    /// <exception cref="WebReplConnectionException">The connection is closed or broke.</exception>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage = true, CancellationToken cancellationToken = default)
+    {
+        byte opcode = type switch
+        {
+            WebSocketFrameType.Text => 0x1,
+            WebSocketFrameType.Binary => 0x2,
+            _ => throw new ArgumentOutOfRangeException(nameof(type), "Use CloseAsync to close."),
+        };
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_closeSent)
+            {
+                throw new WebReplConnectionException("The connection is closed.");
+            }
+
+            if (_role == WebSocketRole.Board)
+            {
+                // The firmware never sends a 64-bit length: split larger output into whole frames.
+                do
+                {
+                    var part = payload[..Math.Min(payload.Length, MaxBoardPayload)];
+                    payload = payload[part.Length..];
+                    await WriteFrameAsync(opcode, part, payload.IsEmpty && endOfMessage, cancellationToken).ConfigureAwait(false);
+                }
+                while (!payload.IsEmpty);
+            }
+            else
+            {
+                await WriteFrameAsync(opcode, payload, endOfMessage, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Sends a close frame (once). A board sends a bare close; a client sends the status and reason.</summary>
+    public async ValueTask CloseAsync(int? status = 1000, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_closeSent || Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            _closeSent = true;
+            byte[] body = [];
+            if (status is int code && _role == WebSocketRole.Client)
+            {
+                byte[] text = Encoding.UTF8.GetBytes(reason ?? string.Empty);
+                body = new byte[2 + Math.Min(text.Length, 123)];
+                BinaryPrimitives.WriteUInt16BigEndian(body, (ushort)code);
+                text.AsSpan(0, body.Length - 2).CopyTo(body.AsSpan(2));
+            }
+
+            await WriteFrameAsync(0x8, body, true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (WebReplConnectionException)
+        {
+            // The peer is gone already: nothing left to tell it.
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Receives the next data or close frame. Pings are answered by clients and ignored by boards, pongs are
+    /// dropped. After a close frame, or when the peer drops the connection, returns a close frame.
+    /// </summary>
+    /// <exception cref="WebReplProtocolException">A frame the role does not accept (a board given a 64-bit length).</exception>
+    /// <exception cref="WebReplConnectionException">The connection broke.</exception>
+    public async ValueTask<WebSocketFrame> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (_closeReceived)
+            {
+                return new WebSocketFrame(WebSocketFrameType.Close, ReadOnlyMemory<byte>.Empty);
+            }
+
+            if (!await FillAsync(2, cancellationToken).ConfigureAwait(false))
+            {
+                _closeReceived = true;
+                return new WebSocketFrame(WebSocketFrameType.Close, ReadOnlyMemory<byte>.Empty, CloseReason: "connection dropped without a close frame");
+            }
+
+            byte b0 = _receiveBuffer[_receiveStart];
+            byte b1 = _receiveBuffer[_receiveStart + 1];
+            bool fin = (b0 & 0x80) != 0;
+            int opcode = b0 & 0x0f;
+            bool masked = (b1 & 0x80) != 0;
+            int headerLength = 2 + (masked ? 4 : 0);
+            long length = b1 & 0x7f;
+            if (length == 126)
+            {
+                headerLength += 2;
+            }
+            else if (length == 127)
+            {
+                if (_role == WebSocketRole.Board)
+                {
+                    throw new WebReplProtocolException("A frame with a 64-bit length: boards close the connection.");
+                }
+
+                headerLength += 8;
+            }
+
+            if (!await FillAsync(headerLength, cancellationToken).ConfigureAwait(false))
+            {
+                throw Dropped();
+            }
+
+            var header = _receiveBuffer.AsSpan(_receiveStart, headerLength);
+            if (length == 126)
+            {
+                length = BinaryPrimitives.ReadUInt16BigEndian(header[2..]);
+            }
+            else if (length == 127)
+            {
+                length = (long)BinaryPrimitives.ReadUInt64BigEndian(header[2..]);
+            }
+
+            if (length > _maxFrameBytes || length < 0)
+            {
+                throw new WebReplProtocolException($"A frame of {length} bytes is larger than the limit of {_maxFrameBytes} bytes.");
+            }
+
+            uint mask = masked ? BinaryPrimitives.ReadUInt32LittleEndian(header[(headerLength - 4)..]) : 0;
+            _receiveStart += headerLength;
+            byte[] payload = await ReadPayloadAsync((int)length, cancellationToken).ConfigureAwait(false);
+            if (masked)
+            {
+                ApplyMask(payload, mask);
+            }
+
+            switch (opcode)
+            {
+                case 0x0:
+                    return new WebSocketFrame(_messageType, payload, fin);
+                case 0x1:
+                    _messageType = WebSocketFrameType.Text;
+                    return new WebSocketFrame(WebSocketFrameType.Text, payload, fin);
+                case 0x2:
+                    _messageType = WebSocketFrameType.Binary;
+                    return new WebSocketFrame(WebSocketFrameType.Binary, payload, fin);
+                case 0x8:
+                    _closeReceived = true;
+                    int? status = payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(payload) : null;
+                    string? reason = payload.Length > 2 ? Encoding.UTF8.GetString(payload, 2, payload.Length - 2) : null;
+                    await CloseAsync(_role == WebSocketRole.Client ? status ?? 1000 : null, null, cancellationToken).ConfigureAwait(false);
+                    return new WebSocketFrame(WebSocketFrameType.Close, ReadOnlyMemory<byte>.Empty, true, status, reason);
+                case 0x9:
+                    if (_role == WebSocketRole.Client)
+                    {
+                        await SendControlAsync(0xA, payload, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    continue; // a board never answers a ping
+                case 0xA:
+                    continue;
+                default:
+                    throw new WebReplProtocolException($"A frame with the unknown opcode {opcode}.");
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket?.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _socket?.Dispose();
+        _sendLock.Dispose();
+    }
+
+    /// <summary>Aborts the connection at once: no close frame, the socket is closed.</summary>
+    public void Abort()
+    {
+        try
+        {
+            _socket?.Close(0);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async ValueTask SendControlAsync(byte opcode, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_closeSent)
+            {
+                await WriteFrameAsync(opcode, payload, true, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async ValueTask WriteFrameAsync(byte opcode, ReadOnlyMemory<byte> payload, bool fin, CancellationToken cancellationToken)
+    {
+        bool mask = _role == WebSocketRole.Client;
+        int lengthBytes = payload.Length < 126 ? 0 : payload.Length <= 0xffff ? 2 : 8;
+        int headerLength = 2 + lengthBytes + (mask ? 4 : 0);
+        byte[] frame = ArrayPool<byte>.Shared.Rent(headerLength + payload.Length);
+        try
+        {
+            frame[0] = (byte)((fin ? 0x80 : 0) | opcode);
+            byte maskBit = mask ? (byte)0x80 : (byte)0;
+            switch (lengthBytes)
+            {
+                case 0:
+                    frame[1] = (byte)(maskBit | payload.Length);
+                    break;
+                case 2:
+                    frame[1] = (byte)(maskBit | 126);
+                    BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(2), (ushort)payload.Length);
+                    break;
+                default:
+                    frame[1] = (byte)(maskBit | 127);
+                    BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(2), (ulong)payload.Length);
+                    break;
+            }
+
+            payload.Span.CopyTo(frame.AsSpan(headerLength));
+            if (mask)
+            {
+                uint key = (uint)Random.Shared.Next() ^ ((uint)Random.Shared.Next() << 1);
+                BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(headerLength - 4), key);
+                ApplyMask(frame.AsSpan(headerLength, payload.Length), key);
+            }
+
+            if (_role == WebSocketRole.Board)
+            {
+                // As the firmware does: the header and the payload are two writes.
+                await _stream.WriteAsync(frame.AsMemory(0, headerLength), cancellationToken).ConfigureAwait(false);
+                if (payload.Length > 0)
+                {
+                    await _stream.WriteAsync(frame.AsMemory(headerLength, payload.Length), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await _stream.WriteAsync(frame.AsMemory(0, headerLength + payload.Length), cancellationToken).ConfigureAwait(false);
+            }
+
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            throw new WebReplConnectionException("The connection to the peer was lost while sending.", ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    private async ValueTask<byte[]> ReadPayloadAsync(int length, CancellationToken cancellationToken)
+    {
+        byte[] payload = length == 0 ? [] : new byte[length];
+        int copied = Math.Min(length, _receiveEnd - _receiveStart);
+        _receiveBuffer.AsSpan(_receiveStart, copied).CopyTo(payload);
+        _receiveStart += copied;
+        while (copied < length)
+        {
+            // Large payloads go straight into their array; small ones through the buffer to save reads.
+            int remaining = length - copied;
+            if (remaining >= _receiveBuffer.Length / 2)
+            {
+                int read = await ReadStreamAsync(payload.AsMemory(copied), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw Dropped();
+                }
+
+                copied += read;
+            }
+            else
+            {
+                if (!await FillAsync(remaining, cancellationToken).ConfigureAwait(false))
+                {
+                    throw Dropped();
+                }
+
+                _receiveBuffer.AsSpan(_receiveStart, remaining).CopyTo(payload.AsSpan(copied));
+                _receiveStart += remaining;
+                copied += remaining;
+            }
+        }
+
+        return payload;
+    }
+
+    /// <summary>Makes at least <paramref name="count"/> bytes available; false when the stream ends first.</summary>
+    private async ValueTask<bool> FillAsync(int count, CancellationToken cancellationToken)
+    {
+        while (_receiveEnd - _receiveStart < count)
+        {
+            if (_receiveStart > 0)
+            {
+                _receiveBuffer.AsSpan(_receiveStart, _receiveEnd - _receiveStart).CopyTo(_receiveBuffer);
+                _receiveEnd -= _receiveStart;
+                _receiveStart = 0;
+            }
+
+            int read = await ReadStreamAsync(_receiveBuffer.AsMemory(_receiveEnd), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            _receiveEnd += read;
+        }
+
+        return true;
+    }
+
+    private async ValueTask<int> ReadStreamAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _stream.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            if (Volatile.Read(ref _disposed) != 0 || ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
+            {
+                return 0;
+            }
+
+            throw new WebReplConnectionException("The connection to the peer was lost.", ex);
+        }
+    }
+
+    private static WebReplConnectionException Dropped() =>
+        new("The peer dropped the connection in the middle of a frame.");
+
+    private static void ApplyMask(Span<byte> data, uint key)
+    {
+        Span<byte> keyBytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(keyBytes, key);
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] ^= keyBytes[i & 3];
+        }
+    }
+
+    private static string DescribeConnectFailure(WebReplTarget target, Exception ex) => ex switch
+    {
+        SocketException { SocketErrorCode: SocketError.ConnectionRefused } =>
+            $"Cannot connect to {target}: connection refused. Is WebREPL running on the board (import webrepl; webrepl.start()) and the port right?",
+        SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain } =>
+            $"Cannot connect to {target}: the host name '{target.Host}' does not resolve. Check the address.",
+        SocketException { SocketErrorCode: SocketError.NetworkUnreachable or SocketError.HostUnreachable } =>
+            $"Cannot connect to {target}: no route to the host. Is this computer on the board's network?",
+        System.Security.Authentication.AuthenticationException =>
+            $"Cannot connect to {target}: the TLS handshake failed ({ex.Message}). Check the certificate, or use ws:// for a board.",
+        _ => $"Cannot connect to {target}: {ex.Message}",
+    };
+}
+
+/// <summary>How a client connection is opened.</summary>
+public sealed record WebSocketConnectOptions
+{
+    /// <summary>The defaults.</summary>
+    public static WebSocketConnectOptions Default { get; } = new();
+
+    /// <summary>How long TCP connect, TLS and the handshake may take together.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Acknowledge received data at once (Linux TCP_QUICKACK); see PROTOCOL.md on the board's write pattern.</summary>
+    public bool ImmediateAck { get; init; } = true;
+
+    /// <summary>Certificate check for <c>wss://</c>; null uses the system's trust.</summary>
+    public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
+
+    /// <summary>Extra request headers (an <c>Origin</c>, for instance).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> RequestHeaders { get; init; } = [];
+
+    /// <summary>The largest frame accepted.</summary>
+    public long MaxFrameBytes { get; init; } = 16 * 1024 * 1024;
+}

@@ -1,0 +1,44 @@
+using System.Net.Security;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace WebRepl;
+
+/// <summary>How a <see cref="WebReplClient"/> connects and how long it waits.</summary>
+public sealed record WebReplClientOptions
+{
+    /// <summary>The defaults.</summary>
+    public static WebReplClientOptions Default { get; } = new();
+
+    /// <summary>How long TCP connect, TLS and the WebSocket handshake may take.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long to wait for each reply the protocol expects (the password prompt, a transfer's status, a data
+    /// chunk). A board that cannot open a file sends nothing, so this bounds how long a typo costs.
+    /// </summary>
+    public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Acknowledge received data at once (Linux TCP_QUICKACK), so frames the board writes in two parts do not wait for a delayed ACK.</summary>
+    public bool ImmediateAck { get; init; } = true;
+
+    /// <summary>The size of the binary frames a put sends.</summary>
+    public int PutChunkSize { get; init; } = 1024;
+
+    /// <summary>Certificate check for <c>wss://</c>; null uses the system's trust.</summary>
+    public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
+
+    /// <summary>Extra handshake headers (an <c>Origin</c>, for instance).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> RequestHeaders { get; init; } = [];
+
+    /// <summary>Where the client logs; it never logs the password or terminal input.</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    internal Transport.WebSocketConnectOptions ToConnectOptions() => new()
+    {
+        ConnectTimeout = ConnectTimeout,
+        ImmediateAck = ImmediateAck,
+        RemoteCertificateValidation = RemoteCertificateValidation,
+        RequestHeaders = RequestHeaders,
+    };
+}

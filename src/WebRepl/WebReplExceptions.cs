@@ -1,0 +1,127 @@
+namespace WebRepl;
+
+/// <summary>Base of every error the library reports; the message says what happened and what to do.</summary>
+public class WebReplException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public WebReplException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with its cause.</summary>
+    public WebReplException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public WebReplException()
+    {
+    }
+}
+
+/// <summary>The board could not be reached, or the connection was lost.</summary>
+public class WebReplConnectionException : WebReplException
+{
+    /// <inheritdoc/>
+    public WebReplConnectionException(string message)
+        : base(message)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplConnectionException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplConnectionException()
+    {
+    }
+}
+
+/// <summary>The board refused the password (or the password cannot be sent at all).</summary>
+public sealed class WebReplAuthenticationException : WebReplException
+{
+    /// <inheritdoc/>
+    public WebReplAuthenticationException(string message)
+        : base(message)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplAuthenticationException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplAuthenticationException()
+    {
+    }
+}
+
+/// <summary>The board did not answer within the configured time.</summary>
+public sealed class WebReplTimeoutException : WebReplException
+{
+    /// <inheritdoc/>
+    public WebReplTimeoutException(string message)
+        : base(message)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplTimeoutException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplTimeoutException()
+    {
+    }
+}
+
+/// <summary>The board reported or caused an error for a request (a missing file, for instance).</summary>
+public class WebReplRemoteException : WebReplException
+{
+    /// <inheritdoc/>
+    public WebReplRemoteException(string message)
+        : base(message)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplRemoteException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplRemoteException()
+    {
+    }
+}
+
+/// <summary>The peer sent something the protocol does not allow.</summary>
+public sealed class WebReplProtocolException : WebReplException
+{
+    /// <inheritdoc/>
+    public WebReplProtocolException(string message)
+        : base(message)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplProtocolException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplProtocolException()
+    {
+    }
+}
