@@ -64,6 +64,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
     private int _receiveStart;
     private int _receiveEnd;
     private WebSocketFrameType _messageType = WebSocketFrameType.Text;
+    private bool _splitWrites;
     private bool _closeSent;
     private bool _closeReceived;
     private int _disposed;
@@ -163,8 +164,8 @@ public sealed class WebSocketConnection : IAsyncDisposable
     }
 
     /// <summary>Wraps an accepted stream (after the handshake) as the board's end.</summary>
-    internal static WebSocketConnection CreateBoard(Stream stream, Socket? socket, ReadOnlyMemory<byte> leftover) =>
-        new(stream, socket, WebSocketRole.Board, leftover);
+    internal static WebSocketConnection CreateBoard(Stream stream, Socket? socket, ReadOnlyMemory<byte> leftover, bool splitWrites) =>
+        new(stream, socket, WebSocketRole.Board, leftover) { _splitWrites = splitWrites };
 
     /// <summary>Sends one frame (a whole message unless <paramref name="endOfMessage"/> is false).</summary>
     /// <exception cref="WebReplConnectionException">The connection is closed or broke.</exception>
@@ -425,7 +426,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
                 ApplyMask(frame.AsSpan(headerLength, payload.Length), key);
             }
 
-            if (_role == WebSocketRole.Board)
+            if (_splitWrites)
             {
                 // As the firmware does: the header and the payload are two writes.
                 await _stream.WriteAsync(frame.AsMemory(0, headerLength), cancellationToken).ConfigureAwait(false);

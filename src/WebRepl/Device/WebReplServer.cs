@@ -1,0 +1,499 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using WebRepl.Protocol;
+using WebRepl.Transport;
+
+namespace WebRepl.Device;
+
+/// <summary>
+/// The board's side of WebREPL, as MicroPython's firmware implements it (extmod/modwebrepl.c and
+/// webrepl.py): the handshake, the page for plain HTTP, the password, one session at a time, the terminal
+/// to an <see cref="IWebReplConsole"/>, and PUT, GET and GET_VER against an <see cref="IWebReplFileStore"/>.
+/// Where the firmware would crash or misbehave on a garbage request, this one ignores the request.
+/// </summary>
+public sealed partial class WebReplServer : IAsyncDisposable
+{
+    private const int PasswordBufferLength = 10;
+
+    private static readonly byte[] PasswordPrompt = "Password: "u8.ToArray();
+    private static readonly byte[] ConnectedPrompt = "\r\nWebREPL connected\r\n>>> "u8.ToArray();
+    private static readonly byte[] DeniedPrompt = "\r\nAccess denied\r\n"u8.ToArray();
+
+    private readonly WebReplServerOptions _options;
+    private readonly IWebReplConsole _console;
+    private readonly IWebReplFileStore _files;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<Task> _connections = [];
+    private readonly Lock _gate = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private int _sessionActive;
+
+    /// <summary>Creates the server; <see cref="Start"/> begins listening.</summary>
+    public WebReplServer(WebReplServerOptions options, IWebReplConsole console, IWebReplFileStore files)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(files);
+        int passwordLength = Encoding.UTF8.GetByteCount(options.Password ?? string.Empty);
+        if (passwordLength is < 1 or > WebReplClient.MaxPasswordLength)
+        {
+            throw new ArgumentException($"A WebREPL password has 1 to {WebReplClient.MaxPasswordLength} characters.", nameof(options));
+        }
+
+        _options = options;
+        _console = console;
+        _files = files;
+        _logger = options.LoggerFactory.CreateLogger<WebReplServer>();
+    }
+
+    /// <summary>Where the server listens, once started (the chosen port when port 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndPoint ?? throw new InvalidOperationException("The server is not started.");
+
+    /// <summary>True while a client is logged in or logging in.</summary>
+    public bool HasSession => Volatile.Read(ref _sessionActive) != 0;
+
+    /// <summary>Binds and starts accepting connections.</summary>
+    /// <exception cref="SocketException">The address is in use or cannot be bound.</exception>
+    public void Start()
+    {
+        if (_listener is not null)
+        {
+            throw new InvalidOperationException("The server is already started.");
+        }
+
+        var listener = new Socket(_options.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(_options.EndPoint);
+            listener.Listen(16);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        _listener = listener;
+        LogListening(_logger, LocalEndPoint);
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>Stops listening and drops every connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        Task[] running;
+        lock (_gate)
+        {
+            running = [.. _connections];
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener!.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException && _stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                LogAcceptFailed(_logger, ex);
+                continue;
+            }
+
+            Task connection = HandleConnectionAsync(client);
+            lock (_gate)
+            {
+                _connections.Add(connection);
+            }
+
+            _ = connection.ContinueWith(
+                done =>
+                {
+                    lock (_gate)
+                    {
+                        _connections.Remove(done);
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
+
+    private async Task HandleConnectionAsync(Socket socket)
+    {
+        await Task.Yield();
+        EndPoint? remote = socket.RemoteEndPoint;
+        // The firmware's lwIP socket has Nagle on.
+        socket.NoDelay = !_options.FirmwareTiming;
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        WebSocketConnection? connection = null;
+        bool ownsSession = false;
+        try
+        {
+            HttpHead? head;
+            using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+            {
+                handshake.CancelAfter(_options.HandshakeTimeout);
+                head = await WebSocketHandshake.ReadHeadAsync(stream, handshake.Token).ConfigureAwait(false);
+            }
+
+            if (head is null)
+            {
+                return;
+            }
+
+            string? key = head["Sec-WebSocket-Key"];
+            if (!head.HeaderContains("Connection", "Upgrade") || !head.HeaderContains("Upgrade", "websocket") || string.IsNullOrWhiteSpace(key))
+            {
+                // A browser opening the board's address: the firmware's tiny page, then close.
+                await stream.WriteAsync(BuildStaticPage(), _stopping.Token).ConfigureAwait(false);
+                LogServedPage(_logger, remote);
+                return;
+            }
+
+            await stream.WriteAsync(WebSocketHandshake.BuildServerResponse(key), _stopping.Token).ConfigureAwait(false);
+            if (Interlocked.CompareExchange(ref _sessionActive, 1, 0) != 0)
+            {
+                _console.PrintNotice($"\r\nConcurrent WebREPL connection from {FormatRemote(remote)} rejected\r\n");
+                LogRejected(_logger, remote);
+                return;
+            }
+
+            ownsSession = true;
+            connection = WebSocketConnection.CreateBoard(stream, socket, head.Leftover, _options.FirmwareTiming);
+            await new Session(this, connection, remote).RunAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or WebReplException)
+        {
+            LogConnectionEnded(_logger, remote, ex.Message);
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await stream.DisposeAsync().ConfigureAwait(false);
+            if (ownsSession)
+            {
+                Volatile.Write(ref _sessionActive, 0);
+            }
+        }
+    }
+
+    private byte[] BuildStaticPage()
+    {
+        string baseUrl = WebUtility.HtmlEncode(_options.StaticHost);
+        return Encoding.UTF8.GetBytes(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n" +
+            $"<base href=\"{baseUrl}\"></base>\r\n<script src=\"webrepl_content.js\"></script>\r\n");
+    }
+
+    private static string FormatRemote(EndPoint? remote) =>
+        remote is IPEndPoint ip ? $"('{ip.Address}', {ip.Port})" : remote?.ToString() ?? "unknown";
+
+    /// <summary>One logged-in (or logging-in) client, read as the firmware reads it: a byte stream.</summary>
+    private sealed class Session(WebReplServer server, WebSocketConnection connection, EndPoint? remote)
+    {
+        private readonly byte[] _password = new byte[PasswordBufferLength];
+        private readonly byte[] _header = new byte[WebReplRequest.Length];
+        private int _passwordLength;
+        private bool _loggedIn;
+        private int _headerFilled;
+        private WebReplRequest _request;
+        private long _dataToReceive;
+        private IWebReplFileUpload? _upload;
+        private Stream? _download;
+        private IDisposable? _attached;
+
+        public async Task RunAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await connection.SendAsync(PasswordPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+                while (true)
+                {
+                    var frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                    if (frame.Type == WebSocketFrameType.Close)
+                    {
+                        LogConnectionEnded(server._logger, remote, frame.CloseReason ?? "client closed");
+                        return;
+                    }
+
+                    if (!await ProcessAsync(frame, cancellationToken).ConfigureAwait(false))
+                    {
+                        connection.Abort();
+                        return;
+                    }
+                }
+            }
+            finally
+            {
+                _attached?.Dispose();
+                if (_upload is not null)
+                {
+                    await _upload.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (_download is not null)
+                {
+                    await _download.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Handles one frame; false ends the session by dropping the connection, as the firmware does.</summary>
+        private async ValueTask<bool> ProcessAsync(WebSocketFrame frame, CancellationToken cancellationToken)
+        {
+            ReadOnlyMemory<byte> data = frame.Payload;
+            if (!_loggedIn)
+            {
+                // Before login every byte is password, whatever the frame type.
+                while (!data.IsEmpty && !_loggedIn)
+                {
+                    byte c = data.Span[0];
+                    data = data[1..];
+                    if (c is (byte)'\r' or (byte)'\n')
+                    {
+                        if (!CheckPassword())
+                        {
+                            await connection.SendAsync(DeniedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+                            LogDenied(server._logger, remote);
+                            return false;
+                        }
+
+                        _loggedIn = true;
+                        await connection.SendAsync(ConnectedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+                        _attached = server._console.AttachOutput(
+                            (output, token) => connection.SendAsync(output, WebSocketFrameType.Text, true, token));
+                        LogLoggedIn(server._logger, remote);
+                    }
+                    else if (_passwordLength < PasswordBufferLength)
+                    {
+                        _password[_passwordLength++] = c;
+                    }
+                }
+
+                if (data.IsEmpty)
+                {
+                    return true;
+                }
+            }
+
+            if (frame.Type == WebSocketFrameType.Text)
+            {
+                await server._console.WriteInputAsync(data, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            while (!data.IsEmpty)
+            {
+                if (_dataToReceive == 0)
+                {
+                    int take = Math.Min(data.Length, WebReplRequest.Length - _headerFilled);
+                    data[..take].CopyTo(_header.AsMemory(_headerFilled));
+                    _headerFilled += take;
+                    data = data[take..];
+                    if (_headerFilled == WebReplRequest.Length)
+                    {
+                        _headerFilled = 0;
+                        if (!await StartRequestAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            return false;
+                        }
+                    }
+                }
+                else if (_request.Operation == WebReplOperation.PutFile)
+                {
+                    int take = (int)Math.Min(data.Length, _dataToReceive);
+                    await _upload!.Stream.WriteAsync(data[..take], cancellationToken).ConfigureAwait(false);
+                    data = data[take..];
+                    _dataToReceive -= take;
+                    if (_dataToReceive == 0)
+                    {
+                        await _upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+                        await _upload.DisposeAsync().ConfigureAwait(false);
+                        _upload = null;
+                        LogTransfer(server._logger, "PUT", _request.FileName, _request.Size);
+                        await SendStatusAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await DelayAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // GET: every byte the client sends asks for the next chunk (the firmware expects 0).
+                    data = data[1..];
+                    if (!await SendChunkAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        _dataToReceive = 0;
+                        await _download!.DisposeAsync().ConfigureAwait(false);
+                        _download = null;
+                        LogTransfer(server._logger, "GET", _request.FileName, -1);
+                        await SendStatusAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await DelayAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            return true;
+        }
+
+        private bool CheckPassword()
+        {
+            byte[] expected = Encoding.UTF8.GetBytes(server._options.Password);
+            return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(_password.AsSpan(0, _passwordLength), expected);
+        }
+
+        private async ValueTask<bool> StartRequestAsync(CancellationToken cancellationToken)
+        {
+            if (!WebReplRequest.TryRead(_header, out _request))
+            {
+                // The firmware would act on garbage; ignoring it keeps the files and the session safe.
+                LogIgnoredRequest(server._logger, remote);
+                return true;
+            }
+
+            if (_request.Operation == WebReplOperation.GetVersion)
+            {
+                byte[] version = new byte[WebReplVersion.Length];
+                server._console.Version.Write(version);
+                await connection.SendAsync(version, WebSocketFrameType.Binary, true, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            try
+            {
+                if (_request.Operation == WebReplOperation.PutFile)
+                {
+                    _upload = await server._files.CreateAsync(_request.FileName, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    _download = await server._files.OpenReadAsync(_request.FileName, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The firmware raises inside its read: no reply, the console shows the error, the socket is dropped.
+                _attached?.Dispose();
+                _attached = null;
+                string errno = ex is UnauthorizedAccessException ? "[Errno 21] EISDIR" : "[Errno 2] ENOENT";
+                server._console.PrintNotice($"dupterm: OSError: {errno}\r\n");
+                LogOpenFailed(server._logger, _request.Operation.ToString(), _request.FileName, ex.Message);
+                return false;
+            }
+
+            await SendStatusAsync(cancellationToken).ConfigureAwait(false);
+            if (_request.Operation == WebReplOperation.PutFile)
+            {
+                _dataToReceive = _request.Size;
+                if (_dataToReceive == 0)
+                {
+                    await _upload!.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    await _upload.DisposeAsync().ConfigureAwait(false);
+                    _upload = null;
+                    await SendStatusAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                _dataToReceive = 1;
+            }
+
+            return true;
+        }
+
+        /// <summary>Sends the next chunk of the file; false after the empty chunk that ends it.</summary>
+        private async ValueTask<bool> SendChunkAsync(CancellationToken cancellationToken)
+        {
+            byte[] chunk = new byte[WebReplChunk.HeaderLength + WebReplChunk.MaxData];
+            int filled = 0;
+            while (filled < WebReplChunk.MaxData)
+            {
+                int read = await _download!.ReadAsync(chunk.AsMemory(WebReplChunk.HeaderLength + filled, WebReplChunk.MaxData - filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                filled += read;
+            }
+
+            WebReplChunk.WriteHeader(chunk, filled);
+            await connection.SendAsync(chunk.AsMemory(0, WebReplChunk.HeaderLength + filled), WebSocketFrameType.Binary, true, cancellationToken).ConfigureAwait(false);
+            return filled > 0;
+        }
+
+        private ValueTask SendStatusAsync(CancellationToken cancellationToken)
+        {
+            byte[] status = new byte[WebReplStatus.Length];
+            WebReplStatus.Write(status, 0);
+            return connection.SendAsync(status, WebSocketFrameType.Binary, true, cancellationToken);
+        }
+
+        private ValueTask DelayAsync(CancellationToken cancellationToken) =>
+            server._options.TransferChunkDelay > TimeSpan.Zero
+                ? new ValueTask(Task.Delay(server._options.TransferChunkDelay, cancellationToken))
+                : ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "WebREPL server listening on {EndPoint}")]
+    private static partial void LogListening(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Accepting a connection failed")]
+    private static partial void LogAcceptFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Served the static page to {Remote}")]
+    private static partial void LogServedPage(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Rejected a concurrent connection from {Remote}")]
+    private static partial void LogRejected(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Client {Remote} logged in")]
+    private static partial void LogLoggedIn(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Client {Remote} sent a wrong password")]
+    private static partial void LogDenied(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Debug, Message = "{Operation} of {FileName} done ({Size} bytes, -1: not counted)")]
+    private static partial void LogTransfer(ILogger logger, string operation, string fileName, long size);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "{Operation} of {FileName} failed: {Reason}; dropping the connection as the firmware does")]
+    private static partial void LogOpenFailed(ILogger logger, string operation, string fileName, string reason);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Ignored a malformed request record from {Remote}")]
+    private static partial void LogIgnoredRequest(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "Connection from {Remote} ended: {Reason}")]
+    private static partial void LogConnectionEnded(ILogger logger, EndPoint? remote, string reason);
+}
