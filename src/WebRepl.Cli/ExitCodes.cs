@@ -1,0 +1,26 @@
+namespace WebRepl.Cli;
+
+/// <summary>The command's exit codes (documented in <c>webrepl --help</c>).</summary>
+internal static class ExitCodes
+{
+    public const int Success = 0;
+    public const int LocalError = 1;
+    public const int Usage = 2;
+    public const int CannotConnect = 3;
+    public const int AccessDenied = 4;
+    public const int RemoteError = 5;
+    public const int Timeout = 6;
+    public const int Interrupted = 130;
+
+    public const string HelpText =
+        "Exit codes: 0 success, 1 local file error, 2 usage error, 3 cannot connect or connection lost, " +
+        "4 access denied (wrong password), 5 error on the board (e.g. no such file), 6 timeout, 130 interrupted.";
+}
+
+/// <summary>An error for the user: one line, no stack trace, and an exit code.</summary>
+internal sealed class CliException(string message, int exitCode) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+
+    public static CliException Usage(string message) => new(message, ExitCodes.Usage);
+}

@@ -1,0 +1,3 @@
+using WebRepl.Cli;
+
+return await WebReplCli.RunAsync(args, CliContext.FromConsole(), handleSignals: true).ConfigureAwait(false);

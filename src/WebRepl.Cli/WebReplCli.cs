@@ -1,0 +1,350 @@
+using System.CommandLine;
+using System.Globalization;
+using WebRepl.Transport;
+
+namespace WebRepl.Cli;
+
+/// <summary>
+/// The <c>webrepl</c> command. webrepl_cli.py's forms (<c>webrepl HOST</c>, <c>webrepl LOCAL HOST:REMOTE</c>,
+/// <c>webrepl HOST:REMOTE LOCAL</c>) and subcommands that take the board from <c>-t</c> or WEBREPL_TARGET.
+/// Commands parse, call the library, and print; errors become one line and an exit code here.
+/// </summary>
+internal sealed class WebReplCli
+{
+    public const string TargetVariable = "WEBREPL_TARGET";
+    public const string PasswordVariable = "WEBREPL_PASSWORD";
+
+    private readonly CliContext _context;
+
+    private readonly Option<string?> _target = new("--target", "-t")
+    {
+        Description = $"The board: HOST[:PORT] (port 8266 by default) or a ws:// or wss:// URL, a gateway URL included. Default: ${TargetVariable}.",
+        HelpName = "HOST[:PORT]|URL",
+        Recursive = true,
+    };
+
+    private readonly Option<string?> _password = new("--password", "-p")
+    {
+        Description = $"The WebREPL password (at most 9 characters). Default: ${PasswordVariable}, else asked for without echo.",
+        HelpName = "PASSWORD",
+        Recursive = true,
+    };
+
+    private readonly Option<bool> _quiet = new("--quiet", "-q")
+    {
+        Description = "No progress output.",
+        Recursive = true,
+    };
+
+    private readonly Option<double> _timeout = new("--timeout")
+    {
+        Description = "Seconds to wait for the connection and for each reply from the board.",
+        HelpName = "SECONDS",
+        DefaultValueFactory = _ => 10,
+        Recursive = true,
+    };
+
+    private WebReplCli(CliContext context) => _context = context;
+
+    /// <summary>Runs the command; returns the exit code.</summary>
+    public static Task<int> RunAsync(string[] args, CliContext context, bool handleSignals = false, CancellationToken cancellationToken = default) =>
+        new WebReplCli(context).InvokeAsync(args, handleSignals, cancellationToken);
+
+    private async Task<int> InvokeAsync(string[] args, bool handleSignals, CancellationToken cancellationToken)
+    {
+        RootCommand root = BuildRoot();
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await _context.Error.WriteLineAsync($"webrepl: {error.Message}").ConfigureAwait(false);
+            }
+
+            await _context.Error.WriteLineAsync("Run 'webrepl --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        var configuration = new InvocationConfiguration
+        {
+            Output = _context.Out,
+            Error = _context.Error,
+            EnableDefaultExceptionHandler = false,
+        };
+        if (!handleSignals)
+        {
+            configuration.ProcessTerminationTimeout = null;
+        }
+
+        return await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    private RootCommand BuildRoot()
+    {
+        var legacy = new Argument<string[]>("args")
+        {
+            Description = "webrepl_cli.py's forms: HOST[:PORT] (REPL), LOCAL HOST[:PORT]:REMOTE (put), HOST[:PORT]:REMOTE LOCAL (get).",
+            Arity = new ArgumentArity(0, 2),
+        };
+        var root = new RootCommand(
+            "MicroPython WebREPL from the command line: a terminal, file transfer, and more.\n\n" +
+            "  webrepl [-p PASSWORD] HOST[:PORT]                   interactive REPL (Ctrl-] exits)\n" +
+            "  webrepl [-p PASSWORD] LOCAL HOST[:PORT]:REMOTE      send a file (REMOTE ending in / keeps the name)\n" +
+            "  webrepl [-p PASSWORD] HOST[:PORT]:REMOTE LOCAL      fetch a file (a LOCAL folder keeps the name)\n" +
+            "  webrepl -t HOST put main.py :main.py                the same as subcommands (board paths start with :)\n\n" +
+            ExitCodes.HelpText)
+        {
+            Arguments = { legacy },
+            Options = { _target, _password, _quiet, _timeout },
+        };
+        root.SetAction((parse, ct) => GuardAsync(() => RunLegacyAsync(parse, parse.GetValue(legacy) ?? [], ct)));
+
+        var repl = new Command("repl", "Interactive REPL on the board. Ctrl-] exits; Ctrl-C, Ctrl-D and the other keys go to the board.");
+        repl.SetAction((parse, ct) => GuardAsync(() => ReplAsync(parse, null, ct)));
+        root.Subcommands.Add(repl);
+
+        var putArgs = new Argument<string[]>("paths")
+        {
+            Description = "LOCAL... :REMOTE: files to send, then the board path (a folder when it ends in / or several files are sent).",
+            Arity = new ArgumentArity(2, 1000),
+        };
+        var put = new Command("put", "Send files to the board.") { Arguments = { putArgs } };
+        put.SetAction((parse, ct) => GuardAsync(() => PutCommandAsync(parse, parse.GetValue(putArgs)!, ct)));
+        root.Subcommands.Add(put);
+
+        var getArgs = new Argument<string[]>("paths")
+        {
+            Description = ":REMOTE... LOCAL: board files to fetch, then the local file or folder.",
+            Arity = new ArgumentArity(2, 1000),
+        };
+        var get = new Command("get", "Fetch files from the board (written atomically: no partial files).") { Arguments = { getArgs } };
+        get.SetAction((parse, ct) => GuardAsync(() => GetCommandAsync(parse, parse.GetValue(getArgs)!, ct)));
+        root.Subcommands.Add(get);
+
+        var version = new Command("version", "Print the board's MicroPython version.");
+        version.SetAction((parse, ct) => GuardAsync(() => VersionAsync(parse, ct)));
+        root.Subcommands.Add(version);
+        return root;
+    }
+
+    private async Task<int> RunLegacyAsync(ParseResult parse, string[] args, CancellationToken cancellationToken)
+    {
+        switch (args.Length)
+        {
+            case 0:
+                throw CliException.Usage("Give a board (webrepl HOST[:PORT]) or a command; run 'webrepl --help' for usage.");
+            case 1:
+                return await ReplAsync(parse, args[0], cancellationToken).ConfigureAwait(false);
+            default:
+                if (Paths.TrySplitLegacyRemote(args[0], out string source, out string remote))
+                {
+                    return await GetAsync(parse, source, [remote], args[1], cancellationToken).ConfigureAwait(false);
+                }
+
+                if (Paths.TrySplitLegacyRemote(args[1], out string destination, out remote))
+                {
+                    return await PutAsync(parse, destination, [args[0]], remote, cancellationToken).ConfigureAwait(false);
+                }
+
+                throw CliException.Usage($"Neither '{args[0]}' nor '{args[1]}' is a board path HOST[:PORT]:REMOTE. Run 'webrepl --help' for usage.");
+        }
+    }
+
+    private async Task<int> ReplAsync(ParseResult parse, string? target, CancellationToken cancellationToken)
+    {
+        await using var client = await ConnectAsync(parse, target, cancellationToken).ConfigureAwait(false);
+        return await TerminalSession.RunAsync(client, _context, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<int> PutCommandAsync(ParseResult parse, string[] paths, CancellationToken cancellationToken)
+    {
+        string destination = paths[^1];
+        if (!Paths.IsRemote(destination))
+        {
+            throw CliException.Usage($"The last path, '{destination}', must be a board path starting with ':' (e.g. :main.py or :/lib/).");
+        }
+
+        var sources = paths[..^1];
+        var remoteSource = sources.FirstOrDefault(Paths.IsRemote);
+        if (remoteSource is not null)
+        {
+            throw CliException.Usage($"'{remoteSource}' is a board path; put sends local files. Use 'webrepl get' to fetch.");
+        }
+
+        return PutAsync(parse, null, sources, Paths.Remote(destination), cancellationToken);
+    }
+
+    private Task<int> GetCommandAsync(ParseResult parse, string[] paths, CancellationToken cancellationToken)
+    {
+        string destination = paths[^1];
+        if (Paths.IsRemote(destination))
+        {
+            throw CliException.Usage($"The last path, '{destination}', must be a local file or folder (board paths start with ':').");
+        }
+
+        var sources = paths[..^1];
+        var local = sources.FirstOrDefault(p => !Paths.IsRemote(p));
+        if (local is not null)
+        {
+            throw CliException.Usage($"'{local}' is not a board path: board paths start with ':' (e.g. :main.py).");
+        }
+
+        return GetAsync(parse, null, [.. sources.Select(Paths.Remote)], destination, cancellationToken);
+    }
+
+    private async Task<int> PutAsync(ParseResult parse, string? target, string[] sources, string remote, CancellationToken cancellationToken)
+    {
+        var items = new List<(TransferItem Item, string Local, string Remote)>();
+        foreach (string source in sources)
+        {
+            if (Directory.Exists(source))
+            {
+                throw new CliException($"'{source}' is a folder; put sends files. Name the files inside it.", ExitCodes.LocalError);
+            }
+
+            if (!File.Exists(source))
+            {
+                throw new CliException($"No such local file: '{source}'.", ExitCodes.LocalError);
+            }
+
+            string destination = Paths.RemoteDestination(remote, source, isFolder: sources.Length > 1);
+            ValidateRemoteName(destination);
+            items.Add((new TransferItem($"{source} -> :{destination}", new FileInfo(source).Length), source, destination));
+        }
+
+        await using var client = await ConnectAsync(parse, target, cancellationToken).ConfigureAwait(false);
+        var byItem = items.ToDictionary(i => i.Item);
+        await TransferView.RunAsync(_context, parse.GetValue(_quiet), [.. items.Select(i => i.Item)], async (item, progress, ct) =>
+        {
+            var (_, local, destination) = byItem[item];
+            await client.PutFileAsync(local, destination, progress, ct).ConfigureAwait(false);
+            return item.Size ?? 0;
+        }, cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    private async Task<int> GetAsync(ParseResult parse, string? target, IReadOnlyList<string> sources, string local, CancellationToken cancellationToken)
+    {
+        if (sources.Count > 1 && !Directory.Exists(local))
+        {
+            throw CliException.Usage($"'{local}' is not a folder: to fetch several files, name an existing folder last.");
+        }
+
+        var items = new List<(TransferItem Item, string Remote, string Local)>();
+        foreach (string source in sources)
+        {
+            ValidateRemoteName(source);
+            string destination = Paths.LocalDestination(local, source, forceFolder: sources.Count > 1);
+            string? folder = Path.GetDirectoryName(Path.GetFullPath(destination));
+            if (folder is not null && !Directory.Exists(folder))
+            {
+                throw new CliException($"The local folder '{folder}' does not exist.", ExitCodes.LocalError);
+            }
+
+            items.Add((new TransferItem($":{source} -> {destination}", null), source, destination));
+        }
+
+        await using var client = await ConnectAsync(parse, target, cancellationToken).ConfigureAwait(false);
+        var byItem = items.ToDictionary(i => i.Item);
+        await TransferView.RunAsync(_context, parse.GetValue(_quiet), [.. items.Select(i => i.Item)], (item, progress, ct) =>
+        {
+            var (_, source, destination) = byItem[item];
+            return client.GetFileAsync(source, destination, progress, ct);
+        }, cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    private async Task<int> VersionAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        await using var client = await ConnectAsync(parse, null, cancellationToken).ConfigureAwait(false);
+        var version = await client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
+        await _context.Out.WriteLineAsync(version.ToString()).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    private static void ValidateRemoteName(string remote)
+    {
+        try
+        {
+            Protocol.WebReplRequest.ValidateFileName(remote);
+        }
+        catch (ArgumentException ex)
+        {
+            throw CliException.Usage(ex.Message.Split(" (Parameter", 2)[0]);
+        }
+    }
+
+    private async Task<WebReplClient> ConnectAsync(ParseResult parse, string? targetText, CancellationToken cancellationToken)
+    {
+        targetText ??= parse.GetValue(_target) ?? _context.GetEnvironmentVariable(TargetVariable);
+        if (string.IsNullOrWhiteSpace(targetText))
+        {
+            throw CliException.Usage($"No board given: use -t HOST[:PORT] (or a ws:// URL), or set {TargetVariable}.");
+        }
+
+        if (!WebReplTarget.TryParse(targetText, out var target, out string? error))
+        {
+            throw CliException.Usage(error!);
+        }
+
+        string? password = parse.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable);
+        if (password is null)
+        {
+            password = _context.InputIsTerminal ? _context.ReadSecret("Password: ") : null;
+            if (password is null)
+            {
+                throw CliException.Usage($"No password given: use -p PASSWORD or set {PasswordVariable}.");
+            }
+        }
+
+        WebReplClient.ValidatePassword(password);
+        var timeout = TimeSpan.FromSeconds(parse.GetValue(_timeout));
+        if (timeout <= TimeSpan.Zero)
+        {
+            throw CliException.Usage("--timeout must be a positive number of seconds.");
+        }
+
+        var options = new WebReplClientOptions { ConnectTimeout = timeout, ReplyTimeout = timeout };
+        var client = await WebReplClient.ConnectAsync(target, options, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await client.LoginAsync(password, cancellationToken).ConfigureAwait(false);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The one place where errors become a line on stderr and an exit code.</summary>
+    private async Task<int> GuardAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            (int code, string message) = Describe(ex);
+            RawTerminal.Restore();
+            await _context.Error.WriteLineAsync($"webrepl: {message}").ConfigureAwait(false);
+            return code;
+        }
+    }
+
+    internal static (int Code, string Message) Describe(Exception ex) => ex switch
+    {
+        CliException cli => (cli.ExitCode, cli.Message),
+        WebReplAuthenticationException => (ExitCodes.AccessDenied, ex.Message),
+        WebReplTimeoutException => (ExitCodes.Timeout, ex.Message),
+        WebReplRemoteException => (ExitCodes.RemoteError, ex.Message),
+        WebReplException => (ExitCodes.CannotConnect, ex.Message),
+        OperationCanceledException => (ExitCodes.Interrupted, "interrupted."),
+        FileNotFoundException fnf => (ExitCodes.LocalError, $"No such local file: '{fnf.FileName}'."),
+        DirectoryNotFoundException or UnauthorizedAccessException or IOException => (ExitCodes.LocalError, ex.Message),
+        ArgumentException arg => (ExitCodes.Usage, arg.Message.Split(" (Parameter", 2)[0]),
+        _ => (ExitCodes.LocalError, string.Create(CultureInfo.InvariantCulture, $"unexpected error: {ex.GetType().Name}: {ex.Message}")),
+    };
+}
