@@ -250,7 +250,8 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
                     if (!await ProcessAsync(frame, cancellationToken).ConfigureAwait(false))
                     {
-                        connection.Abort();
+                        // Dropped as the firmware drops it: a plain TCP close (FIN, no close frame). A reset
+                        // would make the client's kernel discard the "Access denied" it has not read yet.
                         return;
                     }
                 }
