@@ -66,6 +66,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
     private WebSocketFrameType _messageType = WebSocketFrameType.Text;
     private bool _splitWrites;
     private bool _closeSent;
+    private bool _sendContinues;
     private bool _closeReceived;
     private int _disposed;
 
@@ -167,7 +168,10 @@ public sealed class WebSocketConnection : IAsyncDisposable
     internal static WebSocketConnection CreateBoard(Stream stream, Socket? socket, ReadOnlyMemory<byte> leftover, bool splitWrites) =>
         new(stream, socket, WebSocketRole.Board, leftover) { _splitWrites = splitWrites };
 
-    /// <summary>Sends one frame (a whole message unless <paramref name="endOfMessage"/> is false).</summary>
+    /// <summary>
+    /// Sends a message, or part of one when <paramref name="endOfMessage"/> is false (the next sends continue it).
+    /// A board sends a payload over 65535 bytes as several whole frames, as the firmware never uses a 64-bit length.
+    /// </summary>
     /// <exception cref="WebReplConnectionException">The connection is closed or broke.</exception>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage = true, CancellationToken cancellationToken = default)
     {
@@ -185,21 +189,17 @@ public sealed class WebSocketConnection : IAsyncDisposable
                 throw new WebReplConnectionException("The connection is closed.");
             }
 
-            if (_role == WebSocketRole.Board)
+            // The firmware never sends a 64-bit length: a board splits larger output into whole frames.
+            int maxPart = _role == WebSocketRole.Board ? MaxBoardPayload : int.MaxValue;
+            do
             {
-                // The firmware never sends a 64-bit length: split larger output into whole frames.
-                do
-                {
-                    var part = payload[..Math.Min(payload.Length, MaxBoardPayload)];
-                    payload = payload[part.Length..];
-                    await WriteFrameAsync(opcode, part, payload.IsEmpty && endOfMessage, cancellationToken).ConfigureAwait(false);
-                }
-                while (!payload.IsEmpty);
+                var part = payload[..Math.Min(payload.Length, maxPart)];
+                payload = payload[part.Length..];
+                // After a frame without FIN, the message goes on in continuation frames (opcode 0).
+                await WriteFrameAsync(_sendContinues ? (byte)0x0 : opcode, part, endOfMessage, cancellationToken).ConfigureAwait(false);
+                _sendContinues = !endOfMessage;
             }
-            else
-            {
-                await WriteFrameAsync(opcode, payload, endOfMessage, cancellationToken).ConfigureAwait(false);
-            }
+            while (!payload.IsEmpty);
         }
         finally
         {
