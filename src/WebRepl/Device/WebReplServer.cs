@@ -311,7 +311,12 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
             if (frame.Type == WebSocketFrameType.Text)
             {
-                await server._console.WriteInputAsync(data, cancellationToken).ConfigureAwait(false);
+                // An empty frame is no input: the firmware ignores it (clients use it as a keepalive).
+                if (!data.IsEmpty)
+                {
+                    await server._console.WriteInputAsync(data, cancellationToken).ConfigureAwait(false);
+                }
+
                 return true;
             }
 
