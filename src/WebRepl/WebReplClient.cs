@@ -16,6 +16,9 @@ public sealed partial class WebReplClient : IAsyncDisposable
     /// <summary>The longest password a board accepts.</summary>
     public const int MaxPasswordLength = 9;
 
+    private const string GetOpenFailedHint = "The file probably does not exist or is a folder (boards send no error for that). Check the path.";
+    private const string PutOpenFailedHint = "Its folder probably does not exist, or the path is a folder (boards send no error for that). Check the path.";
+
     private static readonly byte[] ConnectedMarker = "WebREPL connected\r\n"u8.ToArray();
     private static readonly byte[] DeniedMarker = "Access denied"u8.ToArray();
 
@@ -204,6 +207,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
 
     /// <summary>Sends a local file to the board (PUT_FILE).</summary>
     /// <exception cref="ArgumentException">The board name is longer than 63 bytes of UTF-8.</exception>
+    /// <exception cref="WebReplRemoteException">The board did not open the file (a missing folder does that).</exception>
     public async Task PutFileAsync(string localPath, string remotePath, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         WebReplRequest.ValidateFileName(remotePath);
@@ -218,6 +222,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     /// Sends the rest of <paramref name="source"/> to the board as <paramref name="remotePath"/>. A stream that
     /// cannot seek is read into memory first, since the request states the length.
     /// </summary>
+    /// <exception cref="WebReplRemoteException">The board did not open the file (a missing folder does that).</exception>
     public async Task PutFileAsync(Stream source, string remotePath, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -242,7 +247,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
             await RunTransferAsync($"put of '{remotePath}'", async token =>
             {
                 await SendBinaryAsync(new WebReplRequest(WebReplOperation.PutFile, (uint)length, remotePath).ToArray(), token).ConfigureAwait(false);
-                await ReadStatusAsync($"put of '{remotePath}'", token).ConfigureAwait(false);
+                await ReadStatusAsync($"put of '{remotePath}'", token, PutOpenFailedHint).ConfigureAwait(false);
                 byte[] buffer = new byte[Math.Clamp(_options.PutChunkSize, 1, 65535)];
                 long sent = 0;
                 while (sent < length)
@@ -315,7 +320,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
             return await RunTransferAsync($"get of '{remotePath}'", async token =>
             {
                 await SendBinaryAsync(new WebReplRequest(WebReplOperation.GetFile, 0, remotePath).ToArray(), token).ConfigureAwait(false);
-                await ReadStatusAsync($"get of '{remotePath}'", token, missingFileHint: true).ConfigureAwait(false);
+                await ReadStatusAsync($"get of '{remotePath}'", token, GetOpenFailedHint).ConfigureAwait(false);
                 byte[] chunk = new byte[WebReplChunk.MaxData];
                 byte[] header = new byte[WebReplChunk.HeaderLength];
                 ReadOnlyMemory<byte> more = new byte[] { 0 };
@@ -426,18 +431,22 @@ public sealed partial class WebReplClient : IAsyncDisposable
     private ValueTask SendBinaryAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         _connection.SendAsync(payload, WebSocketFrameType.Binary, true, cancellationToken);
 
-    private async Task ReadStatusAsync(string what, CancellationToken cancellationToken, bool missingFileHint = false)
+    /// <summary>
+    /// Reads a status reply. <paramref name="openFailedHint"/>, given for the reply to opening a file, turns
+    /// silence or a drop into a <see cref="WebReplRemoteException"/>: that is how a board reports a bad path.
+    /// </summary>
+    private async Task ReadStatusAsync(string what, CancellationToken cancellationToken, string? openFailedHint = null)
     {
         byte[] status = new byte[WebReplStatus.Length];
         try
         {
             await ReadBinaryAsync(status, "status", cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (missingFileHint && ex is WebReplConnectionException or WebReplTimeoutException)
+        catch (Exception ex) when (openFailedHint is not null && ex is WebReplConnectionException or WebReplTimeoutException)
         {
             throw new WebReplRemoteException(
                 $"The {what} failed: {Target} {(ex is WebReplTimeoutException ? $"sent no reply within {_options.ReplyTimeout.TotalSeconds:0.#} s" : "dropped the connection")}. " +
-                "The file probably does not exist or is a folder (boards send no error for that). Check the path.", ex);
+                openFailedHint, ex);
         }
 
         if (!WebReplStatus.TryRead(status, out ushort code))
