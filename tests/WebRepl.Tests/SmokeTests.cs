@@ -24,6 +24,6 @@ public sealed class SmokeTests
         var back = new MemoryStream();
         await client.GetFileAsync("a.bin", back, cancellationToken: cts.Token);
         Assert.Equal(data, back.ToArray());
-        Assert.Equal(new Protocol.WebReplVersion(1, 24, 1), await client.GetVersionAsync(cts.Token));
+        Assert.Equal(new WebRepl.Protocol.WebReplVersion(1, 24, 1), await client.GetVersionAsync(cts.Token));
     }
 }
