@@ -97,6 +97,30 @@ public sealed class WebReplClientTests
     }
 
     [Fact]
+    public async Task ConnectAndLoginAsync_HostName_ResolvesAndConnects()
+    {
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start();
+
+        await using var client = await WebReplClient.ConnectAndLoginAsync($"localhost:{server.EndPoint.Port}", LoopbackServer.Password, cancellationToken: cts.Token);
+
+        Assert.Equal(">>> ", await ReadOutputAsync(client, 4, cts.Token));
+    }
+
+    [Fact]
+    public async Task ConnectAndLoginAsync_IPv6Loopback_Works()
+    {
+        Assert.SkipUnless(Socket.OSSupportsIPv6, "IPv6 is not available here.");
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start(configure: o => o with { EndPoint = new IPEndPoint(IPAddress.IPv6Loopback, 0) });
+
+        await using var client = await WebReplClient.ConnectAndLoginAsync($"[::1]:{server.EndPoint.Port}", LoopbackServer.Password, cancellationToken: cts.Token);
+
+        Assert.Equal(">>> ", await ReadOutputAsync(client, 4, cts.Token));
+        Assert.Equal(new WebReplVersion(1, 24, 1), await client.GetVersionAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task LoginAsync_NineCharacterPassword_Succeeds()
     {
         using var cts = TestTimeout.Start();

@@ -80,6 +80,21 @@ public sealed class WebReplServerTests
     }
 
     [Fact]
+    public async Task OversizedHttpHead_ClosesConnectionAndServerGoesOn()
+    {
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start();
+        await using (var peer = await RawPeer.ConnectAsync(server.EndPoint, cts.Token))
+        {
+            await peer.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nX-Filler: " + new string('x', 20_000)), cts.Token);
+
+            Assert.Empty(await peer.ReadToEndAsync(cts.Token));
+        }
+
+        await using var client = await server.ConnectAndLoginAsync(cts.Token);
+    }
+
+    [Fact]
     public async Task AfterHandshake_FirstFrame_IsPasswordPromptUnmaskedText()
     {
         using var cts = TestTimeout.Start();
