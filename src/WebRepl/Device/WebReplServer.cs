@@ -292,9 +292,24 @@ public sealed partial class WebReplServer : IAsyncDisposable
                         }
 
                         _loggedIn = true;
-                        await connection.SendAsync(ConnectedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
-                        _attached = server._console.AttachOutput(
-                            (output, token) => connection.SendAsync(output, WebSocketFrameType.Text, true, token));
+                        // The firmware switches to forwarding output as it sends the prompt, in one step: a client
+                        // that has read "WebREPL connected" gets everything printed after. So attach first, and
+                        // hold output back until the prompt is out, so that none is lost or comes before it.
+                        var promptSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        _attached = server._console.AttachOutput(async (output, token) =>
+                        {
+                            await promptSent.Task.WaitAsync(token).ConfigureAwait(false);
+                            await connection.SendAsync(output, WebSocketFrameType.Text, true, token).ConfigureAwait(false);
+                        });
+                        try
+                        {
+                            await connection.SendAsync(ConnectedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            promptSent.TrySetResult();
+                        }
+
                         LogLoggedIn(server._logger, remote);
                     }
                     else if (_passwordLength < PasswordBufferLength)
