@@ -231,6 +231,26 @@ public sealed class WebReplClientTests
     }
 
     [Fact]
+    public async Task Output_PrintedAsSoonAsLoginReturns_IsNotLost()
+    {
+        using var cts = TestTimeout.Start(30);
+        await using var server = LoopbackServer.Start();
+        for (int i = 0; i < 50; i++)
+        {
+            await using var client = await server.ConnectAndLoginAsync(cts.Token);
+
+            // A board forwards everything printed once it has sent "WebREPL connected".
+            await server.Console.PrintAsync(Encoding.ASCII.GetBytes($"[{i}]"), cts.Token);
+
+            using var read = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+            read.CancelAfter(TimeSpan.FromSeconds(5)); // a lost print shows as a read that never completes
+            Assert.Equal($">>> [{i}]", await ReadOutputAsync(client, 4 + $"[{i}]".Length, read.Token));
+            await client.DisposeAsync();
+            await WaitUntilAsync(() => !server.Server.HasSession, cts.Token);
+        }
+    }
+
+    [Fact]
     public async Task Output_PrintLargerThanOneBoardFrame_ArrivesWhole()
     {
         using var cts = TestTimeout.Start();

@@ -1,4 +1,5 @@
 using WebRepl.Device;
+using WebRepl.Tests.Support;
 
 namespace WebRepl.Tests.Device;
 
@@ -8,6 +9,7 @@ public sealed class DirectoryFileStoreTests : IDisposable
     private readonly string _root;
     private readonly string _outside;
     private readonly DirectoryFileStore _store;
+    private readonly CancellationTokenSource _timeout = TestTimeout.Start();
 
     public DirectoryFileStoreTests()
     {
@@ -16,7 +18,13 @@ public sealed class DirectoryFileStoreTests : IDisposable
         _store = new DirectoryFileStore(_root);
     }
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    private CancellationToken Token => _timeout.Token;
+
+    public void Dispose()
+    {
+        _timeout.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
 
     [Fact]
     public void Constructor_MissingFolder_CreatesIt()
@@ -60,16 +68,16 @@ public sealed class DirectoryFileStoreTests : IDisposable
     [Fact]
     public async Task OpenReadAsync_PathLeavingRoot_ThrowsWhileTheFileExistsOutside()
     {
-        await File.WriteAllTextAsync(Path.Combine(_folder, "secret"), "top secret", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_folder, "secret"), "top secret", Token);
 
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("../secret", TestContext.Current.CancellationToken));
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("/../secret", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("../secret", Token));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("/../secret", Token));
     }
 
     [Fact]
     public async Task CreateAsync_PathLeavingRoot_ThrowsAndCreatesNothing()
     {
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.CreateAsync("../evil", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.CreateAsync("../evil", Token));
 
         Assert.Empty(Directory.EnumerateFileSystemEntries(_folder, "*evil*", SearchOption.AllDirectories));
     }
@@ -78,32 +86,32 @@ public sealed class DirectoryFileStoreTests : IDisposable
     public async Task OpenReadAsync_SymlinkToFileOutside_Throws()
     {
         string secret = Path.Combine(_outside, "secret");
-        await File.WriteAllTextAsync(secret, "top secret", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(secret, "top secret", Token);
         File.CreateSymbolicLink(Path.Combine(_root, "link"), secret);
 
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("link", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("link", Token));
     }
 
     [Fact]
     public async Task CreateAsync_SymlinkToFileOutside_ThrowsAndLeavesTargetUnchanged()
     {
         string secret = Path.Combine(_outside, "secret");
-        await File.WriteAllTextAsync(secret, "top secret", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(secret, "top secret", Token);
         File.CreateSymbolicLink(Path.Combine(_root, "link"), secret);
 
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.CreateAsync("link", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.CreateAsync("link", Token));
 
-        Assert.Equal("top secret", await File.ReadAllTextAsync(secret, TestContext.Current.CancellationToken));
+        Assert.Equal("top secret", await File.ReadAllTextAsync(secret, Token));
     }
 
     [Fact]
     public async Task OpenAndCreate_ThroughSymlinkedFolderOutside_Throw()
     {
-        await File.WriteAllTextAsync(Path.Combine(_outside, "secret"), "top secret", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_outside, "secret"), "top secret", Token);
         Directory.CreateSymbolicLink(Path.Combine(_root, "dir"), _outside);
 
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("dir/secret", TestContext.Current.CancellationToken));
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.CreateAsync("dir/evil", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.OpenReadAsync("dir/secret", Token));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await _store.CreateAsync("dir/evil", Token));
         Assert.Equal(["secret"], Directory.GetFiles(_outside).Select(Path.GetFileName));
     }
 
@@ -115,9 +123,9 @@ public sealed class DirectoryFileStoreTests : IDisposable
 
         try
         {
-            await using var upload = await _store.CreateAsync("dangling", TestContext.Current.CancellationToken);
-            await upload.Stream.WriteAsync("evil"u8.ToArray(), TestContext.Current.CancellationToken);
-            await upload.CommitAsync(TestContext.Current.CancellationToken);
+            await using var upload = await _store.CreateAsync("dangling", Token);
+            await upload.Stream.WriteAsync("evil"u8.ToArray(), Token);
+            await upload.CommitAsync(Token);
         }
         catch (IOException)
         {
@@ -132,14 +140,14 @@ public sealed class DirectoryFileStoreTests : IDisposable
     public async Task Constructor_RootIsASymlink_ServesItsTarget()
     {
         string real = Directory.CreateDirectory(Path.Combine(_folder, "real")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(real, "a.txt"), "a", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(real, "a.txt"), "a", Token);
         string linked = Path.Combine(_folder, "linked");
         Directory.CreateSymbolicLink(linked, real);
 
         var store = new DirectoryFileStore(linked);
 
         Assert.Equal(real, store.Root);
-        await using var stream = await store.OpenReadAsync("a.txt", TestContext.Current.CancellationToken);
+        await using var stream = await store.OpenReadAsync("a.txt", Token);
         Assert.Equal('a', stream.ReadByte());
     }
 
@@ -148,35 +156,35 @@ public sealed class DirectoryFileStoreTests : IDisposable
     {
         Directory.CreateDirectory(Path.Combine(_root, "lib"));
 
-        await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await _store.OpenReadAsync("lib", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await _store.OpenReadAsync("lib", Token));
     }
 
     [Fact]
     public async Task OpenReadAsync_MissingFile_ThrowsIOException()
     {
-        await Assert.ThrowsAnyAsync<IOException>(async () => await _store.OpenReadAsync("missing.py", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAnyAsync<IOException>(async () => await _store.OpenReadAsync("missing.py", Token));
     }
 
     [Fact]
     public async Task CreateAsync_MissingFolder_ThrowsDirectoryNotFound()
     {
-        await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await _store.CreateAsync("lib/x.py", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await _store.CreateAsync("lib/x.py", Token));
     }
 
     [Fact]
     public async Task CreateAsync_Committed_ReplacesContentAtOnce()
     {
         string target = Path.Combine(_root, "main.py");
-        await File.WriteAllTextAsync(target, "old", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(target, "old", Token);
 
-        await using (var upload = await _store.CreateAsync("main.py", TestContext.Current.CancellationToken))
+        await using (var upload = await _store.CreateAsync("main.py", Token))
         {
-            await upload.Stream.WriteAsync("new content"u8.ToArray(), TestContext.Current.CancellationToken);
-            Assert.Equal("old", await File.ReadAllTextAsync(target, TestContext.Current.CancellationToken));
-            await upload.CommitAsync(TestContext.Current.CancellationToken);
+            await upload.Stream.WriteAsync("new content"u8.ToArray(), Token);
+            Assert.Equal("old", await File.ReadAllTextAsync(target, Token));
+            await upload.CommitAsync(Token);
         }
 
-        Assert.Equal("new content", await File.ReadAllTextAsync(target, TestContext.Current.CancellationToken));
+        Assert.Equal("new content", await File.ReadAllTextAsync(target, Token));
         Assert.Equal([target], Directory.GetFiles(_root));
     }
 
@@ -184,14 +192,14 @@ public sealed class DirectoryFileStoreTests : IDisposable
     public async Task CreateAsync_DisposedWithoutCommit_KeepsOldContentAndNoTemporaryFile()
     {
         string target = Path.Combine(_root, "main.py");
-        await File.WriteAllTextAsync(target, "old", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(target, "old", Token);
 
-        await using (var upload = await _store.CreateAsync("main.py", TestContext.Current.CancellationToken))
+        await using (var upload = await _store.CreateAsync("main.py", Token))
         {
-            await upload.Stream.WriteAsync("half"u8.ToArray(), TestContext.Current.CancellationToken);
+            await upload.Stream.WriteAsync("half"u8.ToArray(), Token);
         }
 
-        Assert.Equal("old", await File.ReadAllTextAsync(target, TestContext.Current.CancellationToken));
+        Assert.Equal("old", await File.ReadAllTextAsync(target, Token));
         Assert.Equal([target], Directory.GetFiles(_root));
     }
 }

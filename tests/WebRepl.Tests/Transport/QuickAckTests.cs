@@ -9,7 +9,7 @@ namespace WebRepl.Tests.Transport;
 /// </summary>
 public sealed class QuickAckTests
 {
-    private const int RoundTrips = 40;
+    private const int RoundTrips = 50;
 
     [Fact]
     public void IsSupported_OnLinux_IsTrue()
@@ -28,8 +28,9 @@ public sealed class QuickAckTests
 
         var elapsed = await MeasureEchoesAsync(client, cts.Token);
 
-        // With delayed ACKs this takes about RoundTrips * 40 ms = 1.6 s; with immediate ACKs a few ms.
-        Assert.True(elapsed < TimeSpan.FromMilliseconds(RoundTrips * 10), $"{RoundTrips} echoes took {elapsed.TotalMilliseconds:0} ms");
+        // With delayed ACKs this takes about RoundTrips * 40 ms = 2 s; with immediate ACKs a few ms. Half
+        // of the delayed cost leaves room for a loaded machine.
+        Assert.True(elapsed < TimeSpan.FromMilliseconds(RoundTrips * 20), $"{RoundTrips} echoes took {elapsed.TotalMilliseconds:0} ms");
     }
 
     internal static async Task<TimeSpan> MeasureEchoesAsync(WebReplClient client, CancellationToken cancellationToken)
