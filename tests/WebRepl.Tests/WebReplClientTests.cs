@@ -146,6 +146,31 @@ public sealed class WebReplClientTests
     }
 
     [Fact]
+    public async Task LoginAsync_PromptsSplitAcrossFrames_SendsPasswordWithCarriageReturnAndSucceeds()
+    {
+        using var cts = TestTimeout.Start();
+        var sent = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var board = new ScriptedBoard(async (peer, token) =>
+        {
+            await peer.AcceptWebSocketAsync(token);
+            await peer.SendTextAsync("Pass", token);
+            await peer.SendTextAsync("word: ", token);
+            var frame = await peer.ReadFrameAsync(token);
+            sent.TrySetResult([.. frame.Header[..1], .. frame.Payload]);
+            await peer.SendTextAsync("\r\nWebREPL con", token);
+            await peer.SendTextAsync("nected\r\n>", token);
+            await peer.SendTextAsync(">> ", token);
+            await peer.ReadToEndAsync(token);
+        });
+        await using var client = await WebReplClient.ConnectAsync(board.Target, cancellationToken: cts.Token);
+
+        await client.LoginAsync("pw", cts.Token);
+
+        Assert.Equal(Hex.Parse("81").Concat("pw\r"u8.ToArray()), await sent.Task.WaitAsync(cts.Token));
+        Assert.Equal(">>> ", await ReadOutputAsync(client, 4, cts.Token));
+    }
+
+    [Fact]
     public async Task LoginAsync_TraceLoggingOnBothSides_NeverLogsPasswordsOrInput()
     {
         using var cts = TestTimeout.Start();
@@ -543,6 +568,30 @@ public sealed class WebReplClientTests
     }
 
     [Fact]
+    public async Task GetFileAsync_StatusWithErrorCode_ThrowsRemoteExceptionWithTheCode()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = BoardAnsweringRequestWith(Hex.Parse("57420200"));
+        await using var client = await WebReplClient.ConnectAndLoginAsync(board.Target, "pw", cancellationToken: cts.Token);
+
+        var ex = await Assert.ThrowsAsync<WebReplRemoteException>(() => client.GetFileAsync("x", new MemoryStream(), cancellationToken: cts.Token));
+
+        Assert.Contains("error code 2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetFileAsync_MalformedStatus_ThrowsProtocolException()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = BoardAnsweringRequestWith(Hex.Parse("58580000"));
+        await using var client = await WebReplClient.ConnectAndLoginAsync(board.Target, "pw", cancellationToken: cts.Token);
+
+        var ex = await Assert.ThrowsAsync<WebReplProtocolException>(() => client.GetFileAsync("x", new MemoryStream(), cancellationToken: cts.Token));
+
+        Assert.Contains("58580000", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetFileAsync_TwoAtOnce_AreSerialisedAndBothSucceed()
     {
         using var cts = TestTimeout.Start();
@@ -762,6 +811,15 @@ public sealed class WebReplClientTests
     {
         await peer.AcceptWebSocketAsync(token);
         await peer.AcceptLoginAsync(token);
+        await peer.ReadToEndAsync(token);
+    });
+
+    private static ScriptedBoard BoardAnsweringRequestWith(byte[] reply) => new(async (peer, token) =>
+    {
+        await peer.AcceptWebSocketAsync(token);
+        await peer.AcceptLoginAsync(token);
+        await peer.ReadBytesAsync(WebReplRequest.Length, 0x2, token);
+        await peer.SendBinaryAsync(reply, token);
         await peer.ReadToEndAsync(token);
     });
 
