@@ -124,6 +124,8 @@ internal sealed class WebReplCli
         var version = new Command("version", "Print the board's MicroPython version.");
         version.SetAction((parse, ct) => GuardAsync(() => VersionAsync(parse, ct)));
         root.Subcommands.Add(version);
+
+        root.Subcommands.Add(BoardCommand.Create(_context, _password, GuardAsync));
         return root;
     }
 
@@ -319,7 +321,7 @@ internal sealed class WebReplCli
     }
 
     /// <summary>The one place where errors become a line on stderr and an exit code.</summary>
-    private async Task<int> GuardAsync(Func<Task<int>> action)
+    internal async Task<int> GuardAsync(Func<Task<int>> action)
     {
         try
         {

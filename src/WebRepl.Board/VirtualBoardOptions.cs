@@ -1,0 +1,37 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace WebRepl.Board;
+
+/// <summary>How a <see cref="VirtualBoard"/> starts.</summary>
+public sealed record VirtualBoardOptions
+{
+    /// <summary>Where the board's WebREPL listens (port 8266 by default, as a board; 0 for any free port).</summary>
+    public IPEndPoint EndPoint { get; init; } = new(IPAddress.Loopback, 8266);
+
+    /// <summary>The WebREPL password (1 to 9 characters); null generates one.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>The host folder that holds the board's files (its <c>/</c>); null uses <see cref="DefaultRoot"/>.</summary>
+    public string? Root { get; init; }
+
+    /// <summary>The Node.js executable (20 or newer).</summary>
+    public string NodePath { get; init; } = "node";
+
+    /// <summary>How long the interpreter may take to start.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the interpreter's host is asked whether it is alive.</summary>
+    public TimeSpan WatchdogInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the host may leave a ping unanswered before it is restarted (files are kept).</summary>
+    public TimeSpan WatchdogTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where the board logs.</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>The default folder for the board's files, under the user's data folder.</summary>
+    public static string DefaultRoot =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "webrepl", "board");
+}

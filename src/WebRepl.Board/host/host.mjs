@@ -1,0 +1,344 @@
+#!/usr/bin/env node
+// Virtual MicroPython board host: runs MicroPython (WebAssembly build, in
+// worker.mjs) and talks to its parent (the C# WebRepl.Board) over stdin/stdout.
+//
+//   node host.mjs --root DIR [--heap-kb N] [--pystack N] [--max-memory-mb N]
+//                 [--paste-window N] [--autorun]
+//
+// --root DIR         the board's file system (created if missing); Python's "/"
+// --heap-kb N        initial MicroPython heap (default 1024; it grows on demand)
+// --pystack N        Python stack, in words (default 16384)
+// --max-memory-mb N  cap of the interpreter's WebAssembly memory (default 256)
+// --paste-window N   raw-paste flow-control window in bytes (default 128, as a board)
+// --autorun          run boot.py, then main.py (friendly REPL only), at power-on
+//                    and soft reset, as a board does
+//
+// Protocol (see PROTOCOL-HOST.md): both directions carry frames
+//
+//   u8 type | u32 length (little-endian) | payload (length bytes)
+//
+// C# -> host
+//   0x01 INPUT    terminal bytes (keys, Ctrl-A..E, pasted code), raw
+//   0x02 PING     any payload (<= 256 bytes), answered by PONG at once
+//   0x03 RESET    hard reset: the interpreter is discarded and started anew
+//   0x10..0x16 file requests: u32 id | u8 flags | u16 pathLen | path (UTF-8) | data
+//     0x10 READ  0x11 WRITE (data = contents; flag 1: create missing folders)
+//     0x12 STAT  0x13 LIST  0x14 MKDIR (flag 1: parents, no error if it exists)
+//     0x15 DELETE (flag 1: recursive)  0x16 RENAME (data = new path, UTF-8)
+// host -> C#
+//   0x80 READY    u8 major | u8 minor | u8 micro | u8 flags | sys.version (UTF-8)
+//                 flags bit 0: Ctrl-C can interrupt any running code
+//   0x81 OUTPUT   terminal bytes exactly as the board prints them (CRLF lines)
+//   0x82 PONG     u8 state (0 idle at a prompt, 1 busy, 2 in input())
+//                 | u32 busy ms | u32 RSS KiB | the PING payload
+//   0x83 LOG      host diagnostics, UTF-8 (never board output)
+//   0x90 FILE_RESULT  u32 id | u16 errno (0 = ok, else Linux errno) | data
+//     READ: contents; STAT: u8 kind (1 file, 2 folder) | u64 size | f64 mtime ms;
+//     LIST: per entry u8 kind | u64 size | u16 nameLen | name; others: empty
+//
+// File requests are served here, from the disk, even while Python code runs.
+// Ctrl-C (0x03) in INPUT is handled here too: while the interpreter runs code
+// it raises KeyboardInterrupt by writing the interpreter's shared memory (as a
+// board's UART interrupt does) and is not passed on; otherwise it is input.
+
+import { Worker, MessageChannel } from 'node:worker_threads';
+import fs from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import * as C from './shared.mjs';
+import { badName } from './hostfs.mjs';
+
+// The memory of a discarded interpreter (up to --max-memory-mb) is only given
+// back when V8 collects it, and V8 rarely does so on its own: that memory is
+// outside its heap. So a reset forces a collection, here and in the worker
+// (which sees globalThis.gc because the flag is set before it starts).
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+// (twice, later: this isolate must have let go of the message that carried it)
+const collectSoon = () => { setTimeout(gc, 200).unref(); setTimeout(gc, 1000).unref(); };
+
+const T = {
+  INPUT: 0x01, PING: 0x02, RESET: 0x03,
+  READ: 0x10, WRITE: 0x11, STAT: 0x12, LIST: 0x13, MKDIR: 0x14, DELETE: 0x15, RENAME: 0x16,
+  READY: 0x80, OUTPUT: 0x81, PONG: 0x82, LOG: 0x83, FILE_RESULT: 0x90,
+};
+const MAX_FRAME = 64 << 20;
+
+// ---------------------------------------------------------------------------
+// Options
+
+function parseArgs(argv) {
+  const o = { root: null, heapKB: 1024, pystack: 16384, maxMemoryMB: 256, pasteWindow: 128, autorun: false };
+  const num = (i, min, max) => {
+    const v = Number(argv[i]);
+    if (!Number.isInteger(v) || v < min || v > max) fail(`bad value for ${argv[i - 1]}: ${argv[i]}`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    switch (argv[i]) {
+      case '--root': o.root = argv[++i]; break;
+      case '--heap-kb': o.heapKB = num(++i, 64, 1 << 20); break;
+      case '--pystack': o.pystack = num(++i, 1024, 1 << 22); break;
+      case '--max-memory-mb': o.maxMemoryMB = num(++i, 32, 4096); break;
+      case '--paste-window': o.pasteWindow = num(++i, 16, 65535); break;
+      case '--autorun': o.autorun = true; break;
+      default: fail(`unknown argument: ${argv[i]}`);
+    }
+  }
+  if (!o.root) fail('--root DIR is required');
+  o.root = path.resolve(o.root);
+  fs.mkdirSync(o.root, { recursive: true });
+  return o;
+}
+
+function fail(msg) {
+  process.stderr.write(`host.mjs: ${msg}\n`);
+  process.exit(2);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+// ---------------------------------------------------------------------------
+// Output frames
+
+const out = process.stdout;
+let outQueue = [];
+let outScheduled = false;
+
+function send(type, payload = Buffer.alloc(0)) {
+  const head = Buffer.alloc(5);
+  head[0] = type;
+  head.writeUInt32LE(payload.length, 1);
+  outQueue.push(head, payload);
+  // Coalesce the many small frames of a chatty program into one write.
+  if (!outScheduled) { outScheduled = true; setImmediate(flushFrames); }
+}
+
+function flushFrames() {
+  outScheduled = false;
+  const data = Buffer.concat(outQueue);
+  outQueue = [];
+  if (!out.write(data) && worker) {
+    // The parent is not reading fast enough: make the interpreter wait.
+    Atomics.store(worker.ctl, C.OUT_BLOCKED, 1);
+  }
+}
+out.on('drain', () => {
+  if (!worker) return;
+  Atomics.store(worker.ctl, C.OUT_BLOCKED, 0);
+  Atomics.notify(worker.ctl, C.OUT_BLOCKED);
+});
+out.on('error', () => process.exit(0)); // parent gone
+
+const log = (text) => send(T.LOG, Buffer.from(String(text), 'utf8'));
+
+// ---------------------------------------------------------------------------
+// The interpreter worker
+
+let worker = null;   // { thread, port, ctl, ctlTime, mem32, intr, ready }
+let crashes = 0;
+
+function startWorker() {
+  const ctlBuffer = new SharedArrayBuffer(C.CTL_BYTES);
+  const { port1, port2 } = new MessageChannel();
+  const thread = new Worker(new URL('./worker.mjs', import.meta.url), {
+    workerData: {
+      root: opts.root, inPort: port2, ctlBuffer,
+      heapSize: opts.heapKB * 1024, pystack: opts.pystack, maxMemoryMB: opts.maxMemoryMB,
+      pasteWindow: opts.pasteWindow, autorun: opts.autorun,
+    },
+    transferList: [port2],
+    stdout: true, stderr: true, // never let the worker write to our stdout
+  });
+  const w = {
+    thread, port: port1, ctl: new Int32Array(ctlBuffer), ctlTime: new Float64Array(ctlBuffer, C.CTL_TIME_OFFSET, 1),
+    mem32: null, intr: null, ready: false,
+  };
+  worker = w;
+  const toLog = (s) => s.on('data', (d) => log(d.toString('utf8').trimEnd()));
+  toLog(thread.stdout); toLog(thread.stderr);
+
+  thread.on('message', (m) => {
+    if (worker !== w) return;
+    switch (m.t) {
+      case 'out': send(T.OUTPUT, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)); break;
+      case 'log': log(m.text); break;
+      case 'memory': // a new interpreter instance (power-on or soft reset)
+        if (w.mem32) collectSoon(); // drop the previous instance's memory
+        w.mem32 = new Int32Array(m.memory.buffer);
+        w.intr = m.intr;
+        break;
+      case 'ready': {
+        w.ready = true;
+        crashes = 0;
+        const [major, minor, micro] = m.version;
+        send(T.READY, Buffer.concat([Buffer.from([major, minor, micro, m.canInterrupt ? 1 : 0]), Buffer.from(m.sysVersion, 'utf8')]));
+        break;
+      }
+    }
+  });
+  thread.on('error', (e) => { if (worker === w) log(`interpreter thread error: ${e?.stack ?? e}`); });
+  thread.on('exit', (code) => {
+    if (worker !== w) return; // replaced on purpose
+    log(`interpreter thread exited (${code}); restarting`);
+    if (++crashes > 3) { log('giving up'); process.exit(1); }
+    startWorker();
+  });
+}
+
+function hardReset() {
+  const old = worker;
+  worker = null;
+  old.port.close();
+  old.thread.terminate().then(collectSoon);
+  startWorker();
+}
+
+// True while the interpreter is running code that Ctrl-C may interrupt
+// (MicroPython sets its interrupt char to 3 exactly then).
+function interruptible(w) {
+  return w.intr && w.mem32 && Atomics.load(w.mem32, w.intr.charAddr >> 2) === 3;
+}
+
+function onInput(bytes) {
+  const w = worker;
+  if (bytes.includes(3) && interruptible(w)) {
+    // Raise KeyboardInterrupt: the words mp_sched_keyboard_interrupt() would write.
+    for (const [addr, value] of w.intr.writes) Atomics.store(w.mem32, addr >> 2, value);
+    bytes = bytes.filter((b) => b !== 3); // consumed, as on a board
+  }
+  if (bytes.length) w.port.postMessage(bytes);
+  Atomics.add(w.ctl, C.SEQ, 1);
+  Atomics.notify(w.ctl, C.SEQ); // wakes input() and time.sleep()
+}
+
+function onPing(payload) {
+  const w = worker;
+  const state = Atomics.load(w.ctl, C.STATE);
+  const head = Buffer.alloc(9);
+  head[0] = state;
+  head.writeUInt32LE(state === C.STATE_IDLE ? 0 : Math.min(0xffffffff, Math.max(0, Date.now() - w.ctlTime[0])), 1);
+  head.writeUInt32LE(Math.round(process.memoryUsage.rss() / 1024), 5);
+  send(T.PONG, Buffer.concat([head, payload]));
+}
+
+// ---------------------------------------------------------------------------
+// File requests, served from the disk
+
+const LINUX_ERRNO = {
+  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17,
+  EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, EFBIG: 27,
+  ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40,
+};
+class BoardError extends Error { constructor(code) { super(code); this.code = code; } }
+
+// Board path ("/lib/x.py", "x.py" = "/x.py") -> host path inside the root.
+function hostPath(p) {
+  const parts = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') { parts.pop(); continue; } // never above the root
+    if (seg.includes('\0') || badName(seg)) throw new BoardError('EINVAL');
+    parts.push(seg);
+  }
+  return path.join(opts.root, ...parts);
+}
+
+const kindOf = (st) => (st.isDirectory() ? 2 : 1);
+
+function statRecord(st) {
+  const b = Buffer.alloc(17);
+  b[0] = kindOf(st);
+  b.writeBigUInt64LE(BigInt(st.isDirectory() ? 0 : st.size), 1);
+  b.writeDoubleLE(st.mtimeMs, 9);
+  return b;
+}
+
+const fileOps = {
+  [T.READ]: (p) => fs.readFileSync(p),
+  [T.WRITE]: (p, flags, data) => {
+    if (flags & 1) fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, data);
+  },
+  [T.STAT]: (p) => statRecord(fs.statSync(p)),
+  [T.LIST]: (p) => {
+    const parts = [];
+    for (const name of fs.readdirSync(p).sort()) {
+      let st;
+      try { st = fs.statSync(path.join(p, name)); } catch { continue; } // vanished, broken link
+      const n = Buffer.from(name, 'utf8');
+      const rec = statRecord(st);
+      const head = Buffer.alloc(11);
+      head[0] = rec[0];
+      rec.copy(head, 1, 1, 9);
+      head.writeUInt16LE(n.length, 9);
+      parts.push(head, n);
+    }
+    return Buffer.concat(parts);
+  },
+  [T.MKDIR]: (p, flags) => { fs.mkdirSync(p, { recursive: !!(flags & 1) }); },
+  [T.DELETE]: (p, flags) => {
+    if (p === opts.root) throw new BoardError('EPERM');
+    if (flags & 1) { fs.statSync(p); fs.rmSync(p, { recursive: true }); }
+    else if (fs.statSync(p).isDirectory()) fs.rmdirSync(p);
+    else fs.unlinkSync(p);
+  },
+  [T.RENAME]: (p, flags, data) => {
+    if (p === opts.root) throw new BoardError('EPERM');
+    fs.renameSync(p, hostPath(data.toString('utf8')));
+  },
+};
+
+function onFileRequest(type, payload) {
+  if (payload.length < 7) return log(`short file request 0x${type.toString(16)}`);
+  const id = payload.readUInt32LE(0);
+  const flags = payload[4];
+  const pathLen = payload.readUInt16LE(5);
+  const name = payload.subarray(7, 7 + pathLen).toString('utf8');
+  const data = payload.subarray(7 + pathLen);
+  let errno = 0, result;
+  try {
+    result = fileOps[type](hostPath(name), flags, data);
+  } catch (e) {
+    errno = LINUX_ERRNO[e?.code] ?? LINUX_ERRNO.EIO;
+    if (errno === LINUX_ERRNO.EIO) log(`file request failed: ${e?.message ?? e}`);
+  }
+  const head = Buffer.alloc(6);
+  head.writeUInt32LE(id, 0);
+  head.writeUInt16LE(errno, 4);
+  send(T.FILE_RESULT, result ? Buffer.concat([head, result]) : head);
+}
+
+// ---------------------------------------------------------------------------
+// Input frames
+
+let inBuf = Buffer.alloc(0);
+
+function onFrame(type, payload) {
+  switch (type) {
+    case T.INPUT: onInput(payload); break;
+    case T.PING: onPing(payload.subarray(0, 256)); break;
+    case T.RESET: hardReset(); break;
+    default:
+      if (fileOps[type]) onFileRequest(type, payload);
+      else log(`unknown frame type 0x${type.toString(16)}`);
+  }
+}
+
+process.stdin.on('data', (chunk) => {
+  inBuf = inBuf.length ? Buffer.concat([inBuf, chunk]) : chunk;
+  let pos = 0;
+  while (inBuf.length - pos >= 5) {
+    const len = inBuf.readUInt32LE(pos + 1);
+    if (len > MAX_FRAME) { log(`frame too large (${len}); exiting`); flushFrames(); process.exit(2); }
+    if (inBuf.length - pos < 5 + len) break;
+    // copy: the payload may be posted to the worker or kept
+    onFrame(inBuf[pos], Buffer.from(inBuf.subarray(pos + 5, pos + 5 + len)));
+    pos += 5 + len;
+  }
+  inBuf = inBuf.subarray(pos);
+});
+process.stdin.on('end', () => { worker?.thread.terminate(); flushFrames(); process.exit(0); });
+
+startWorker();

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using WebRepl.Board;
+
+namespace WebRepl.Cli;
+
+/// <summary><c>webrepl board</c>: a virtual MicroPython board on this machine.</summary>
+internal static class BoardCommand
+{
+    public static Command Create(CliContext context, Option<string?> password, Func<Func<Task<int>>, Task<int>> guard)
+    {
+        var port = new Option<int>("--port")
+        {
+            Description = "The WebREPL port (0: any free port).",
+            DefaultValueFactory = _ => 8266,
+        };
+        var bind = new Option<string>("--bind")
+        {
+            Description = "The address to listen on. Other machines can reach the board only if this is not a loopback address.",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        var root = new Option<string?>("--root")
+        {
+            Description = $"The folder that holds the board's files (kept across restarts). Default: {VirtualBoardOptions.DefaultRoot}",
+            HelpName = "DIR",
+        };
+        var node = new Option<string>("--node")
+        {
+            Description = "The Node.js executable (20 or newer) that runs MicroPython.",
+            DefaultValueFactory = _ => "node",
+            HelpName = "PATH",
+        };
+        var command = new Command(
+            "board",
+            "Run a virtual MicroPython board: the real interpreter (WebAssembly, run by Node.js) behind WebREPL. " +
+            "-p sets its password (one is generated otherwise). Ctrl-C stops it.")
+        {
+            Options = { port, bind, root, node },
+        };
+        command.SetAction((parse, ct) => guard(async () =>
+        {
+            if (!IPAddress.TryParse(parse.GetValue(bind), out var address))
+            {
+                throw CliException.Usage($"--bind takes an IP address (e.g. 127.0.0.1 or 0.0.0.0), not '{parse.GetValue(bind)}'.");
+            }
+
+            int portNumber = parse.GetValue(port);
+            if (portNumber is < 0 or > 65535)
+            {
+                throw CliException.Usage("--port takes a number from 0 to 65535.");
+            }
+
+            var options = new VirtualBoardOptions
+            {
+                EndPoint = new IPEndPoint(address, portNumber),
+                Password = parse.GetValue(password),
+                Root = parse.GetValue(root),
+                NodePath = parse.GetValue(node)!,
+                LoggerFactory = new StderrLoggerFactory(context.Error, LogLevel.Information),
+            };
+            return await RunAsync(context, options, ct);
+        }));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, VirtualBoardOptions options, CancellationToken cancellationToken)
+    {
+        VirtualBoard board;
+        try
+        {
+            board = await VirtualBoard.StartAsync(options, cancellationToken);
+        }
+        catch (VirtualBoardException ex)
+        {
+            throw new CliException(ex.Message, ExitCodes.LocalError);
+        }
+
+        await using (board)
+        {
+            var endPoint = board.EndPoint;
+            string hostPort = endPoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                ? $"[{endPoint.Address}]:{endPoint.Port}"
+                : $"{endPoint.Address}:{endPoint.Port}";
+            string passwordLine = board.PasswordGenerated
+                ? $"{board.Password}   (generated; choose one with -p)"
+                : "the one given with -p";
+            string connect = board.PasswordGenerated
+                ? $"webrepl -t {hostPort} -p {board.Password} repl"
+                : $"webrepl -t {hostPort} repl";
+            await context.Out.WriteLineAsync(
+                $"""
+                Virtual MicroPython board ready: MicroPython {board.Version} (WebAssembly, run by Node.js)
+                  WebREPL   {board.Url}
+                  password  {passwordLine}
+                  files     {board.Root}
+                Connect:    {connect}
+                Ctrl-C stops the board.
+                """);
+            await context.Out.FlushAsync(cancellationToken);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await context.Error.WriteLineAsync("Stopping the board.");
+            }
+        }
+
+        return ExitCodes.Success;
+    }
+}
