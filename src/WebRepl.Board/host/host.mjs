@@ -88,7 +88,7 @@ function parseArgs(argv) {
   }
   if (!o.root) fail('--root DIR is required');
   o.root = path.resolve(o.root);
-  fs.mkdirSync(o.root, { recursive: true });
+  try { fs.mkdirSync(o.root, { recursive: true }); } catch (e) { fail(`cannot use --root ${o.root}: ${e.message}`); }
   return o;
 }
 
@@ -136,7 +136,7 @@ const log = (text) => send(T.LOG, Buffer.from(String(text), 'utf8'));
 // ---------------------------------------------------------------------------
 // The interpreter worker
 
-let worker = null;   // { thread, port, ctl, ctlTime, mem32, intr, ready }
+let worker = null;   // { thread, port, ctl, ctlTime, mem32, intr }
 let crashes = 0;
 
 function startWorker() {
@@ -153,7 +153,7 @@ function startWorker() {
   });
   const w = {
     thread, port: port1, ctl: new Int32Array(ctlBuffer), ctlTime: new Float64Array(ctlBuffer, C.CTL_TIME_OFFSET, 1),
-    mem32: null, intr: null, ready: false,
+    mem32: null, intr: null,
   };
   worker = w;
   const toLog = (s) => s.on('data', (d) => log(d.toString('utf8').trimEnd()));
@@ -170,7 +170,6 @@ function startWorker() {
         w.intr = m.intr;
         break;
       case 'ready': {
-        w.ready = true;
         crashes = 0;
         const [major, minor, micro] = m.version;
         send(T.READY, Buffer.concat([Buffer.from([major, minor, micro, m.canInterrupt ? 1 : 0]), Buffer.from(m.sysVersion, 'utf8')]));
@@ -182,7 +181,7 @@ function startWorker() {
   thread.on('exit', (code) => {
     if (worker !== w) return; // replaced on purpose
     log(`interpreter thread exited (${code}); restarting`);
-    if (++crashes > 3) { log('giving up'); process.exit(1); }
+    if (++crashes > 3) { log('giving up'); flushFrames(); process.exit(1); }
     startWorker();
   });
 }

@@ -368,13 +368,25 @@ del _board_autorun
 `;
 
 // Timers for Python (asyncio uses js.setTimeout). Their callbacks run Python
-// outside the REPL, so they count as busy; all are cancelled at a reset.
+// outside the REPL: they count as busy, Ctrl-C may interrupt them (interrupt
+// char set as the REPL does for code it runs), their errors are printed, and
+// all are cancelled at a reset.
 const pyTimers = {
   handles: new Map(), // id -> Node timer (Python only gets the number)
   wrap(f, args) {
     return () => {
       Atomics.store(ctl, C.STATE, C.STATE_BUSY); ctlTime[0] = Date.now();
-      try { f(...args); } finally { Atomics.store(ctl, C.STATE, pumping ? C.STATE_BUSY : C.STATE_IDLE); flushOutput(); }
+      if (intr) Atomics.store(mem, intr.charAddr >> 2, 3);
+      try {
+        f(...args);
+      } catch (e) {
+        emitStr(`${e?.message ?? e}`.replace(/\r?\n/g, '\r\n').replace(/(\r\n)?$/, '\r\n'));
+      } finally {
+        if (intr) Atomics.store(mem, intr.charAddr >> 2, -1);
+        clearStaleInterrupt();
+        Atomics.store(ctl, C.STATE, C.STATE_IDLE);
+        flushOutput();
+      }
     };
   },
   clear() { for (const h of this.handles.values()) clearTimeout(h); this.handles.clear(); },
