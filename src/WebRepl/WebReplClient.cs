@@ -27,7 +27,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<ReadOnlyMemory<byte>> _output = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
     private readonly Channel<ReadOnlyMemory<byte>> _binary = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
-    private readonly SemaphoreSlim _transferLock = new(1, 1);
+    private readonly SemaphoreSlim _operationLock = new(1, 1);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _receiveLoop;
     private readonly string _targetText;
@@ -152,6 +152,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
                 int connected = text.AsSpan().IndexOf(ConnectedMarker);
                 if (connected >= 0)
                 {
+                    _password = password;
                     Output.Unread(text.AsMemory(connected + ConnectedMarker.Length));
                     LogLoggedIn(_logger, _targetText);
                     return;
@@ -174,12 +175,34 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends terminal input (keystrokes, Ctrl-C as 0x03, and so on) in one text frame.</summary>
+    /// <summary>
+    /// Sends terminal input (keystrokes, Ctrl-C as 0x03, and so on) in one text frame. It waits while a file
+    /// transfer or a REPL operation (<see cref="ExecAsync(string, CancellationToken)"/>, <see cref="Files"/>) is
+    /// under way, so that typing never mixes with them.
+    /// </summary>
     public async ValueTask SendInputAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        await _connection.SendAsync(input, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendTerminalAsync(input, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _operationLock.Release();
+        }
     }
+
+    /// <summary>Sends terminal bytes without taking the operation lock (for the operations that hold it).</summary>
+    internal ValueTask SendTerminalAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken) =>
+        _connection.SendAsync(input, WebSocketFrameType.Text, true, cancellationToken);
+
+    /// <summary>The lock that keeps transfers, REPL operations and terminal input from interleaving.</summary>
+    internal SemaphoreSlim OperationLock => _operationLock;
+
+    /// <summary>The options this client was made with.</summary>
+    internal WebReplClientOptions Options => _options;
 
     /// <summary>Sends terminal input as UTF-8.</summary>
     public ValueTask SendInputAsync(string input, CancellationToken cancellationToken = default) =>
@@ -188,7 +211,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     /// <summary>Asks the board for its MicroPython version (GET_VER).</summary>
     public async Task<WebReplVersion> GetVersionAsync(CancellationToken cancellationToken = default)
     {
-        await _transferLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await RunTransferAsync("version request", async token =>
@@ -201,7 +224,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
         finally
         {
-            _transferLock.Release();
+            _operationLock.Release();
         }
     }
 
@@ -241,7 +264,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
             throw new ArgumentException($"The file is {length} bytes; WebREPL transfers at most {uint.MaxValue} bytes.", nameof(source));
         }
 
-        await _transferLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await RunTransferAsync($"put of '{remotePath}'", async token =>
@@ -270,7 +293,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
         finally
         {
-            _transferLock.Release();
+            _operationLock.Release();
         }
     }
 
@@ -314,7 +337,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(destination);
         WebReplRequest.ValidateFileName(remotePath);
-        await _transferLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await RunTransferAsync($"get of '{remotePath}'", async token =>
@@ -353,7 +376,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
         finally
         {
-            _transferLock.Release();
+            _operationLock.Release();
         }
     }
 
@@ -383,7 +406,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
         await _connection.DisposeAsync().ConfigureAwait(false);
         await _receiveLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _shutdown.Dispose();
-        _transferLock.Dispose();
+        _operationLock.Dispose();
     }
 
     private static bool IsPasswordPrompt(List<byte> seen)

@@ -1,0 +1,203 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace WebRepl.Repl;
+
+/// <summary>
+/// Runs code through the board's raw REPL, as PROTOCOL.md describes: interrupt what runs (Ctrl-C), enter the
+/// raw REPL (Ctrl-A), send the code with raw-paste's flow control (or, where the board refuses raw-paste,
+/// in paced pieces), read <c>OK</c>, the output up to <c>\x04</c>, the error output up to <c>\x04</c>, the
+/// prompt, then leave (Ctrl-B). Input is never sent faster than the board's ~256-byte buffer takes it.
+/// The caller holds the client's operation lock.
+/// </summary>
+internal sealed class RawRepl
+{
+    private static readonly byte[] RawPrompt = "raw REPL; CTRL-B to exit\r\n>"u8.ToArray();
+    private static readonly byte[] FriendlyPrompt = ">>> "u8.ToArray();
+
+    // The plain raw REPL has no flow control: pieces that fit the input buffer, with time to drain it.
+    private const int PlainPiece = 128;
+    private static readonly TimeSpan PlainPause = TimeSpan.FromMilliseconds(10);
+
+    private readonly WebReplClient _client;
+    private readonly ReplReader _reader;
+    private readonly TimeSpan _replyTimeout;
+
+    public RawRepl(WebReplClient client)
+    {
+        _client = client;
+        _reader = new ReplReader(client.Output);
+        _replyTimeout = client.Options.ReplyTimeout;
+    }
+
+    /// <summary>True once the board has refused raw-paste (old firmware); later runs go straight to the plain raw REPL.</summary>
+    public bool? RawPasteSupported { get; private set; }
+
+    /// <summary>Interrupts whatever runs and enters the raw REPL.</summary>
+    public async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        await WithReplyTimeoutAsync("the raw REPL prompt", async token =>
+        {
+            // Ctrl-C twice stops a program (one may be swallowed by a program's own handler); then Ctrl-A.
+            await _client.SendTerminalAsync("\r\u0003\u0003"u8.ToArray(), token).ConfigureAwait(false);
+            _reader.Discard();
+            await _client.SendTerminalAsync("\r\u0001"u8.ToArray(), token).ConfigureAwait(false);
+            await _reader.ReadUntilAsync(RawPrompt, token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Leaves the raw REPL for the friendly one (which prints its banner and prompt).</summary>
+    public async Task LeaveAsync(CancellationToken cancellationToken)
+    {
+        await WithReplyTimeoutAsync("the friendly prompt", async token =>
+        {
+            await _client.SendTerminalAsync("\r\u0002"u8.ToArray(), token).ConfigureAwait(false);
+            await _reader.ReadUntilAsync(FriendlyPrompt, token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        _reader.ReturnPending();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="code"/> at the raw prompt. Output goes to <paramref name="output"/> as it comes;
+    /// the error output (a traceback) is returned, empty when the code succeeded. Cancelling interrupts the
+    /// code on the board (Ctrl-C) and waits, within the reply timeout, for the board to be back at the prompt.
+    /// </summary>
+    public async Task<string> ExecAsync(ReadOnlyMemory<byte> code, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output, CancellationToken cancellationToken)
+    {
+        await WithReplyTimeoutAsync("the code's acceptance", token => SendCodeAsync(code, token), cancellationToken).ConfigureAwait(false);
+        var error = new MemoryStream();
+        try
+        {
+            await _reader.StreamUntilAsync(0x04, output, cancellationToken).ConfigureAwait(false);
+            await _reader.StreamUntilAsync(0x04, (bytes, _) => { error.Write(bytes.Span); return ValueTask.CompletedTask; }, cancellationToken).ConfigureAwait(false);
+            await WithReplyTimeoutAsync("the raw REPL prompt", token => _reader.ReadUntilAsync(">"u8.ToArray(), token), cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await InterruptAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return Encoding.UTF8.GetString(error.ToArray());
+    }
+
+    /// <summary>After a cancelled run: Ctrl-C, then read up to the raw prompt so that the board is usable.</summary>
+    private async Task InterruptAsync()
+    {
+        using var bound = new CancellationTokenSource(_replyTimeout);
+        try
+        {
+            await _client.SendTerminalAsync("\u0003"u8.ToArray(), bound.Token).ConfigureAwait(false);
+            await _reader.ReadUntilAsync("\u0004>"u8.ToArray(), bound.Token).ConfigureAwait(false);
+            await _client.SendTerminalAsync("\r\u0002"u8.ToArray(), bound.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
+        {
+            // The board did not come back in time; the caller is leaving anyway.
+        }
+    }
+
+    private async Task SendCodeAsync(ReadOnlyMemory<byte> code, CancellationToken cancellationToken)
+    {
+        if (RawPasteSupported != false)
+        {
+            await _client.SendTerminalAsync("\u0005A\u0001"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            byte[] answer = await _reader.ReadBytesAsync(2, cancellationToken).ConfigureAwait(false);
+            if (answer[0] == (byte)'R' && answer[1] == 1)
+            {
+                RawPasteSupported = true;
+                await SendRawPasteAsync(code, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            RawPasteSupported = false;
+            if (!(answer[0] == (byte)'R' && answer[1] == 0))
+            {
+                // Firmware that predates raw-paste takes the bytes as code: clear the line, back to the prompt.
+                await _client.SendTerminalAsync("\u0003"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                await _reader.ReadUntilAsync(">"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // The plain raw REPL: paced pieces, then Ctrl-D, and the board says OK.
+        for (int sent = 0; sent < code.Length; sent += PlainPiece)
+        {
+            await _client.SendTerminalAsync(code.Slice(sent, Math.Min(PlainPiece, code.Length - sent)), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(PlainPause, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _client.SendTerminalAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        byte[] ok = await _reader.ReadBytesAsync(2, cancellationToken).ConfigureAwait(false);
+        if (ok[0] != (byte)'O' || ok[1] != (byte)'K')
+        {
+            throw new WebReplProtocolException($"The board did not accept the code in its raw REPL (it answered {Convert.ToHexString(ok)} instead of OK).");
+        }
+    }
+
+    /// <summary>Raw-paste: a window of bytes, then one more window per 0x01 the board sends; 0x04 ends.</summary>
+    private async Task SendRawPasteAsync(ReadOnlyMemory<byte> code, CancellationToken cancellationToken)
+    {
+        byte[] windowBytes = await _reader.ReadBytesAsync(2, cancellationToken).ConfigureAwait(false);
+        int window = BinaryPrimitives.ReadUInt16LittleEndian(windowBytes);
+        if (window == 0)
+        {
+            throw new WebReplProtocolException("The board offered raw-paste with a window of 0 bytes.");
+        }
+
+        int credit = window;
+        int sent = 0;
+        while (sent < code.Length)
+        {
+            // Take the grants that have already arrived; wait for one only when out of credit.
+            while (true)
+            {
+                byte signal;
+                if (credit == 0)
+                {
+                    signal = (await _reader.ReadBytesAsync(1, cancellationToken).ConfigureAwait(false))[0];
+                }
+                else if (!_reader.TryReadByte(out signal))
+                {
+                    break;
+                }
+
+                if (signal == 0x01)
+                {
+                    credit += window;
+                }
+                else if (signal == 0x04)
+                {
+                    // The board ended the paste early: acknowledge; its output follows as usual.
+                    await _client.SendTerminalAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            int n = Math.Min(credit, code.Length - sent);
+            await _client.SendTerminalAsync(code.Slice(sent, n), cancellationToken).ConfigureAwait(false);
+            sent += n;
+            credit -= n;
+        }
+
+        await _client.SendTerminalAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        // The board answers 0x04 once it has all the code (grants may still come before it).
+        while ((await _reader.ReadBytesAsync(1, cancellationToken).ConfigureAwait(false))[0] != 0x04)
+        {
+        }
+    }
+
+    private async Task WithReplyTimeoutAsync(string what, Func<CancellationToken, Task> step, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_replyTimeout);
+        try
+        {
+            await step(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new WebReplTimeoutException(
+                $"{_client.Target} did not send {what} within {_replyTimeout.TotalSeconds:0.#} s. Is a program running that ignores Ctrl-C, or is the board busy?", ex);
+        }
+    }
+}

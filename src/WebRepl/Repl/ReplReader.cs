@@ -1,0 +1,123 @@
+namespace WebRepl.Repl;
+
+/// <summary>Reads the board's terminal output as a byte stream: up to a marker, byte by byte, or in pieces.</summary>
+internal sealed class ReplReader(TerminalOutput output)
+{
+    private readonly List<byte> _pending = [];
+
+    /// <summary>Reads up to and including <paramref name="marker"/>; returns what came before it.</summary>
+    public async Task<byte[]> ReadUntilAsync(ReadOnlyMemory<byte> marker, CancellationToken cancellationToken)
+    {
+        int searchFrom = 0;
+        while (true)
+        {
+            int at = IndexOf(marker.Span, searchFrom);
+            if (at >= 0)
+            {
+                byte[] before = [.. _pending.GetRange(0, at)];
+                _pending.RemoveRange(0, at + marker.Length);
+                return before;
+            }
+
+            searchFrom = Math.Max(0, _pending.Count - marker.Length + 1);
+            _pending.AddRange((await output.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+        }
+    }
+
+    /// <summary>
+    /// Hands everything before <paramref name="delimiter"/> to <paramref name="sink"/> as it arrives, and consumes
+    /// the delimiter.
+    /// </summary>
+    public async Task StreamUntilAsync(byte delimiter, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            int at = _pending.IndexOf(delimiter);
+            if (at >= 0)
+            {
+                if (at > 0)
+                {
+                    await sink(_pending.GetRange(0, at).ToArray(), cancellationToken).ConfigureAwait(false);
+                }
+
+                _pending.RemoveRange(0, at + 1);
+                return;
+            }
+
+            if (_pending.Count > 0)
+            {
+                await sink(_pending.ToArray(), cancellationToken).ConfigureAwait(false);
+                _pending.Clear();
+            }
+
+            _pending.AddRange((await output.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+        }
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes.</summary>
+    public async Task<byte[]> ReadBytesAsync(int count, CancellationToken cancellationToken)
+    {
+        while (_pending.Count < count)
+        {
+            _pending.AddRange((await output.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+        }
+
+        byte[] bytes = [.. _pending.GetRange(0, count)];
+        _pending.RemoveRange(0, count);
+        return bytes;
+    }
+
+    /// <summary>Takes one byte if one has already arrived.</summary>
+    public bool TryReadByte(out byte value)
+    {
+        if (_pending.Count == 0 && output.TryRead(out var chunk))
+        {
+            _pending.AddRange(chunk.Span);
+        }
+
+        if (_pending.Count > 0)
+        {
+            value = _pending[0];
+            _pending.RemoveAt(0);
+            return true;
+        }
+
+        value = 0;
+        return false;
+    }
+
+    /// <summary>Gives bytes read past the operation's end back to the terminal output.</summary>
+    public void ReturnPending()
+    {
+        output.Unread(_pending.ToArray());
+        _pending.Clear();
+    }
+
+    /// <summary>Drops what has arrived so far (stale output before an operation).</summary>
+    public void Discard()
+    {
+        _pending.Clear();
+        while (output.TryRead(out _))
+        {
+        }
+    }
+
+    private int IndexOf(ReadOnlySpan<byte> marker, int from)
+    {
+        for (int i = from; i + marker.Length <= _pending.Count; i++)
+        {
+            bool match = true;
+            for (int j = 0; j < marker.Length && match; j++)
+            {
+                match = _pending[i + j] == marker[j];
+            }
+
+            if (match)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}

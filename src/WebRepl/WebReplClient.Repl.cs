@@ -1,0 +1,211 @@
+using System.Text;
+using WebRepl.Repl;
+
+namespace WebRepl;
+
+/// <summary>Code execution and board control over the raw REPL.</summary>
+public sealed partial class WebReplClient
+{
+    private RawRepl? _rawRepl;
+    private BoardFiles? _files;
+    private string? _password;
+
+    /// <summary>The board's files: list, read, write, remove, make folders, hash, and more.</summary>
+    public BoardFiles Files => _files ??= new BoardFiles(this);
+
+    /// <summary>
+    /// Runs <paramref name="code"/> on the board (interrupting what runs) and returns what it printed.
+    /// Reads the terminal output itself: do not read <see cref="Output"/> meanwhile.
+    /// </summary>
+    /// <exception cref="WebReplExecutionException">The code raised an exception; it carries the board's traceback.</exception>
+    public async Task<string> ExecAsync(string code, CancellationToken cancellationToken = default)
+    {
+        var output = new MemoryStream();
+        await ExecAsync(code, (bytes, _) =>
+        {
+            output.Write(bytes.Span);
+            return ValueTask.CompletedTask;
+        }, cancellationToken).ConfigureAwait(false);
+        return Encoding.UTF8.GetString(output.ToArray());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="code"/> on the board and hands its output to <paramref name="output"/> as it comes.
+    /// Cancelling interrupts the code on the board (Ctrl-C).
+    /// </summary>
+    /// <exception cref="WebReplExecutionException">The code raised an exception; it carries the board's traceback.</exception>
+    public async Task ExecAsync(string code, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        ArgumentNullException.ThrowIfNull(output);
+        var printed = new MemoryStream();
+        string traceback = await WithRawReplAsync((repl, token) => repl.ExecAsync(Encoding.UTF8.GetBytes(code), async (bytes, t) =>
+        {
+            printed.Write(bytes.Span);
+            await output(bytes, t).ConfigureAwait(false);
+        }, token), cancellationToken).ConfigureAwait(false);
+        if (traceback.Length > 0)
+        {
+            throw new WebReplExecutionException(traceback, Encoding.UTF8.GetString(printed.ToArray()));
+        }
+    }
+
+    /// <summary>Evaluates a Python expression on the board and returns its <c>repr</c>.</summary>
+    public async Task<string> EvalAsync(string expression, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(expression);
+        string output = await ExecAsync($"print(repr({expression}))", cancellationToken).ConfigureAwait(false);
+        return output.TrimEnd('\r', '\n');
+    }
+
+    /// <summary>
+    /// Soft reset (Ctrl-D at the friendly prompt): the board clears its Python state and keeps its files. Real
+    /// boards end the WebREPL session when they reset, so the client then connects and logs in again, for up
+    /// to <paramref name="reconnectWithin"/> (default: the connect timeout).
+    /// </summary>
+    /// <returns>The client to use from now on: this one if the board kept the connection, else a new one.</returns>
+    public async Task<WebReplClient> SoftResetAsync(TimeSpan? reconnectWithin = null, CancellationToken cancellationToken = default)
+    {
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var reader = new ReplReader(Output);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.ReplyTimeout);
+            try
+            {
+                await SendTerminalAsync("\r\u0003\u0003\r\u0002"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+                await reader.ReadUntilAsync(">>> "u8.ToArray(), timeout.Token).ConfigureAwait(false);
+                reader.Discard();
+                await SendTerminalAsync("\u0004"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+                await reader.ReadUntilAsync("soft reboot"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+                await reader.ReadUntilAsync(">>> "u8.ToArray(), timeout.Token).ConfigureAwait(false);
+                reader.ReturnPending();
+                return this;
+            }
+            catch (WebReplConnectionException)
+            {
+                // The board ended the session as it reset: fall through to reconnect.
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (!Completion.IsCompleted)
+                {
+                    throw new WebReplTimeoutException($"{Target} did not come back from a soft reset within {_options.ReplyTimeout.TotalSeconds:0.#} s.");
+                }
+            }
+        }
+        finally
+        {
+            _operationLock.Release();
+        }
+
+        return await ReconnectAsync(reconnectWithin ?? _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Hard reset (<c>machine.reset()</c>). The board drops the connection as it restarts; with
+    /// <paramref name="wait"/>, connects and logs in again (for up to <paramref name="reconnectWithin"/>, default
+    /// 30 s) and returns the new client, else returns null.
+    /// </summary>
+    public async Task<WebReplClient?> HardResetAsync(bool wait, TimeSpan? reconnectWithin = null, CancellationToken cancellationToken = default)
+    {
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _rawRepl ??= new RawRepl(this);
+            await _rawRepl.EnterAsync(cancellationToken).ConfigureAwait(false);
+            // The board resets before it could answer: send the code and do not wait for its output.
+            await SendTerminalAsync("import machine\nmachine.reset()\n\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            using var gone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            gone.CancelAfter(_options.ReplyTimeout);
+            var reader = new ReplReader(Output);
+            try
+            {
+                byte[] answer = await reader.ReadUntilAsync("\u0004>"u8.ToArray(), gone.Token).ConfigureAwait(false);
+                string text = Encoding.UTF8.GetString(answer);
+                int error = text.IndexOf('\u0004', StringComparison.Ordinal);
+                if (error >= 0 && error + 1 < text.Length)
+                {
+                    throw new WebReplExecutionException(text[(error + 1)..], text[..error]);
+                }
+            }
+            catch (WebReplConnectionException)
+            {
+                // Expected: the board went away as it reset.
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new WebReplTimeoutException($"{Target} did not reset within {_options.ReplyTimeout.TotalSeconds:0.#} s.");
+            }
+        }
+        finally
+        {
+            _operationLock.Release();
+        }
+
+        return wait ? await ReconnectAsync(reconnectWithin ?? TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    /// <summary>Runs <paramref name="body"/> in the raw REPL, holding the operation lock; leaves the raw REPL after.</summary>
+    internal async Task<T> WithRawReplAsync<T>(Func<RawRepl, CancellationToken, Task<T>> body, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _rawRepl ??= new RawRepl(this);
+            await _rawRepl.EnterAsync(cancellationToken).ConfigureAwait(false);
+            T result;
+            try
+            {
+                result = await body(_rawRepl, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not WebReplConnectionException and not WebReplTimeoutException and not OperationCanceledException)
+            {
+                await _rawRepl.LeaveAsync(cancellationToken).ConfigureAwait(false);
+                throw;
+            }
+
+            await _rawRepl.LeaveAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        finally
+        {
+            _operationLock.Release();
+        }
+    }
+
+    /// <summary>Connects and logs in again with the same target, options and password, retrying until <paramref name="within"/>.</summary>
+    private async Task<WebReplClient> ReconnectAsync(TimeSpan within, CancellationToken cancellationToken)
+    {
+        string password = _password ?? throw new InvalidOperationException("The client was never logged in, so it cannot log in again.");
+        await DisposeAsync().ConfigureAwait(false);
+        var deadline = DateTime.UtcNow + within;
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var client = await ConnectAsync(Target, _options, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await client.LoginAsync(password, cancellationToken).ConfigureAwait(false);
+                    return client;
+                }
+                catch
+                {
+                    await client.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+            }
+            catch (Exception ex) when (ex is WebReplConnectionException or WebReplTimeoutException)
+            {
+                last = ex;
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        throw new WebReplConnectionException($"{Target} did not accept a new connection within {within.TotalSeconds:0.#} s after the reset.", last);
+    }
+}
