@@ -10,11 +10,13 @@ internal static class ExitCodes
     public const int AccessDenied = 4;
     public const int RemoteError = 5;
     public const int Timeout = 6;
+    public const int BoardException = 7;
     public const int Interrupted = 130;
 
     public const string HelpText =
         "Exit codes: 0 success, 1 local file error, 2 usage error, 3 cannot connect or connection lost, " +
-        "4 access denied (wrong password), 5 error on the board (e.g. no such file), 6 timeout, 130 interrupted.";
+        "4 access denied (wrong password), 5 error on the board (e.g. no such file), 6 timeout, " +
+        "7 the code run on the board raised an exception, 130 interrupted.";
 }
 
 /// <summary>An error for the user: one line, no stack trace, and an exit code.</summary>

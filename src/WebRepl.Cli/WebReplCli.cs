@@ -9,7 +9,7 @@ namespace WebRepl.Cli;
 /// <c>webrepl HOST:REMOTE LOCAL</c>) and subcommands that take the board from <c>-t</c> or WEBREPL_TARGET.
 /// Commands parse, call the library, and print; errors become one line and an exit code here.
 /// </summary>
-internal sealed class WebReplCli
+internal sealed partial class WebReplCli
 {
     public const string TargetVariable = "WEBREPL_TARGET";
     public const string PasswordVariable = "WEBREPL_PASSWORD";
@@ -108,7 +108,7 @@ internal sealed class WebReplCli
             Description = "LOCAL... :REMOTE: files to send, then the board path (a folder when it ends in / or several files are sent).",
             Arity = new ArgumentArity(2, 1000),
         };
-        var put = new Command("put", "Send files to the board.") { Arguments = { putArgs } };
+        var put = new Command("put", "Send files to the board (verified by SHA-256 unless --no-verify).") { Arguments = { putArgs }, Options = { _noVerify } };
         put.SetAction((parse, ct) => GuardAsync(() => PutCommandAsync(parse, parse.GetValue(putArgs)!, ct)));
         root.Subcommands.Add(put);
 
@@ -125,6 +125,7 @@ internal sealed class WebReplCli
         version.SetAction((parse, ct) => GuardAsync(() => VersionAsync(parse, ct)));
         root.Subcommands.Add(version);
 
+        AddReplCommands(root);
         root.Subcommands.Add(BoardCommand.Create(_context, _password, GuardAsync));
         return root;
     }
@@ -145,7 +146,8 @@ internal sealed class WebReplCli
 
                 if (Paths.TrySplitLegacyRemote(args[1], out string destination, out remote))
                 {
-                    return await PutAsync(parse, destination, [args[0]], remote, cancellationToken).ConfigureAwait(false);
+                    // As webrepl_cli.py: no REPL involved (no verification), so a running program is left alone.
+                    return await PutAsync(parse, destination, [args[0]], remote, verify: false, cancellationToken).ConfigureAwait(false);
                 }
 
                 throw CliException.Usage($"Neither '{args[0]}' nor '{args[1]}' is a board path HOST[:PORT]:REMOTE. Run 'webrepl --help' for usage.");
@@ -173,7 +175,7 @@ internal sealed class WebReplCli
             throw CliException.Usage($"'{remoteSource}' is a board path; put sends local files. Use 'webrepl get' to fetch.");
         }
 
-        return PutAsync(parse, null, sources, Paths.Remote(destination), cancellationToken);
+        return PutAsync(parse, null, sources, Paths.Remote(destination), !parse.GetValue(_noVerify), cancellationToken);
     }
 
     private Task<int> GetCommandAsync(ParseResult parse, string[] paths, CancellationToken cancellationToken)
@@ -194,7 +196,7 @@ internal sealed class WebReplCli
         return GetAsync(parse, null, [.. sources.Select(Paths.Remote)], destination, cancellationToken);
     }
 
-    private async Task<int> PutAsync(ParseResult parse, string? target, string[] sources, string remote, CancellationToken cancellationToken)
+    private async Task<int> PutAsync(ParseResult parse, string? target, string[] sources, string remote, bool verify, CancellationToken cancellationToken)
     {
         var items = new List<(TransferItem Item, string Local, string Remote)>();
         foreach (string source in sources)
@@ -219,7 +221,15 @@ internal sealed class WebReplCli
         await TransferView.RunAsync(_context, parse.GetValue(_quiet), [.. items.Select(i => i.Item)], async (item, progress, ct) =>
         {
             var (_, local, destination) = byItem[item];
-            await client.PutFileAsync(local, destination, progress, ct).ConfigureAwait(false);
+            if (verify)
+            {
+                await client.Files.UploadAsync(local, destination, verify: true, progress, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await client.PutFileAsync(local, destination, progress, ct).ConfigureAwait(false);
+            }
+
             return item.Size ?? 0;
         }, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
@@ -340,6 +350,7 @@ internal sealed class WebReplCli
     {
         CliException cli => (cli.ExitCode, cli.Message),
         WebReplAuthenticationException => (ExitCodes.AccessDenied, ex.Message),
+        Repl.WebReplExecutionException => (ExitCodes.BoardException, ex.Message),
         WebReplTimeoutException => (ExitCodes.Timeout, ex.Message),
         WebReplRemoteException => (ExitCodes.RemoteError, ex.Message),
         WebReplException => (ExitCodes.CannotConnect, ex.Message),
