@@ -38,6 +38,9 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
 
     public int HostProcessId => _host?.ProcessId ?? 0;
 
+    /// <summary>Raised when Python calls <c>machine.reset()</c>.</summary>
+    public event Action? BoardReset;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         (_host, _ready) = await StartHostAsync(cancellationToken).ConfigureAwait(false);
@@ -142,7 +145,7 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
     {
         try
         {
-            return await NodeHost.StartAsync(_options.NodePath, _hostScript, _root, _logger, output => PrintAsync(output, CancellationToken.None), _options.StartTimeout, cancellationToken)
+            return await NodeHost.StartAsync(_options.NodePath, _hostScript, _root, _logger, output => PrintAsync(output, CancellationToken.None), () => BoardReset?.Invoke(), _options.StartTimeout, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)

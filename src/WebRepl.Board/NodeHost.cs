@@ -25,20 +25,23 @@ internal sealed partial class NodeHost : IAsyncDisposable
     private const byte Output = 0x81;
     private const byte Pong = 0x82;
     private const byte Log = 0x83;
+    private const byte BoardReset = 0x84;
 
     private readonly Process _process;
     private readonly Stream _stdin;
     private readonly Stream _stdout;
     private readonly ILogger _logger;
     private readonly Func<ReadOnlyMemory<byte>, ValueTask> _onOutput;
+    private readonly Action _onBoardReset;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TaskCompletionSource<HostReady> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _readLoop;
     private readonly StringBuilder _stderr = new();
     private TaskCompletionSource _pong = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private NodeHost(Process process, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput)
+    private NodeHost(Process process, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, Action onBoardReset)
     {
+        _onBoardReset = onBoardReset;
         _process = process;
         _stdin = process.StandardInput.BaseStream;
         _stdout = process.StandardOutput.BaseStream;
@@ -66,7 +69,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
     /// <summary>Starts the host and waits until the interpreter is ready.</summary>
     public static async Task<(NodeHost Host, HostReady Ready)> StartAsync(
-        string nodePath, string hostScript, string root, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, TimeSpan timeout, CancellationToken cancellationToken)
+        string nodePath, string hostScript, string root, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, Action onBoardReset, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(nodePath)
         {
@@ -81,7 +84,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         start.ArgumentList.Add("--root");
         start.ArgumentList.Add(root);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {nodePath}.");
-        var host = new NodeHost(process, logger, onOutput);
+        var host = new NodeHost(process, logger, onOutput, onBoardReset);
         try
         {
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -238,6 +241,9 @@ internal sealed partial class NodeHost : IAsyncDisposable
                         break;
                     case Pong:
                         Volatile.Read(ref _pong).TrySetResult();
+                        break;
+                    case BoardReset:
+                        _onBoardReset();
                         break;
                     case Log:
                         LogHost(_logger, Encoding.UTF8.GetString(payload));

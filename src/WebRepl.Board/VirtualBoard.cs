@@ -41,6 +41,8 @@ public sealed partial class VirtualBoard : IAsyncDisposable
         Password = password;
         PasswordGenerated = passwordGenerated;
         _console = new MicroPythonConsole(options, root, hostScript, _logger);
+        // A board that resets drops its WebREPL connection; clients reconnect (webrepl reset --hard --wait).
+        _console.BoardReset += () => _server?.DisconnectSession();
     }
 
     /// <summary>The folder with the board's files.</summary>

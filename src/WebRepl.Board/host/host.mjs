@@ -32,6 +32,7 @@
 //   0x82 PONG     u8 state (0 idle at a prompt, 1 busy, 2 in input())
 //                 | u32 busy ms | u32 RSS KiB | the PING payload
 //   0x83 LOG      host diagnostics, UTF-8 (never board output)
+//   0x84 BOARD_RESET  machine.reset() was called: the interpreter restarts (READY follows)
 //   0x90 FILE_RESULT  u32 id | u16 errno (0 = ok, else Linux errno) | data
 //     READ: contents; STAT: u8 kind (1 file, 2 folder) | u64 size | f64 mtime ms;
 //     LIST: per entry u8 kind | u64 size | u16 nameLen | name; others: empty
@@ -61,7 +62,7 @@ const collectSoon = () => { setTimeout(gc, 200).unref(); setTimeout(gc, 1000).un
 const T = {
   INPUT: 0x01, PING: 0x02, RESET: 0x03,
   READ: 0x10, WRITE: 0x11, STAT: 0x12, LIST: 0x13, MKDIR: 0x14, DELETE: 0x15, RENAME: 0x16,
-  READY: 0x80, OUTPUT: 0x81, PONG: 0x82, LOG: 0x83, FILE_RESULT: 0x90,
+  READY: 0x80, OUTPUT: 0x81, PONG: 0x82, LOG: 0x83, BOARD_RESET: 0x84, FILE_RESULT: 0x90,
 };
 const MAX_FRAME = 64 << 20;
 
@@ -168,6 +169,10 @@ function startWorker() {
         if (w.mem32) collectSoon(); // drop the previous instance's memory
         w.mem32 = new Int32Array(m.memory.buffer);
         w.intr = m.intr;
+        break;
+      case 'hardreset': // machine.reset(): tell the parent (a board drops its connection), then restart
+        send(T.BOARD_RESET);
+        hardReset();
         break;
       case 'ready': {
         crashes = 0;

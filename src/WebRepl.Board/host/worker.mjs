@@ -292,6 +292,14 @@ _board_setup()
 del _board_setup
 `;
 
+// machine.reset(): a board restarts, dropping its WebREPL connection. Here the host discards this
+// interpreter and starts a new one (files stay); this thread waits until it is terminated.
+function machineReset() {
+  flushOutput();
+  parentPort.postMessage({ t: 'hardreset' });
+  for (;;) Atomics.wait(ctl, C.SEQ, Atomics.load(ctl, C.SEQ));
+}
+
 function readline(prompt) {
   emitStr(Buffer.from(prompt, 'utf8').toString('latin1'));
   flushOutput();
@@ -416,6 +424,7 @@ async function startInterpreter(rawMode) {
   // (timers only, needed by asyncio) instead of the worker's (process, fs...).
   globalThis.proxy_js_ref[0] = pyTimers.api;
   next.registerJsModule('_board', { readline });
+  next.registerJsModule('machine', { reset: machineReset });
   next.runPython(INPUT_PY);
   if (!intrSearched) { intrSearched = true; intr = findInterruptWords(next); globalThis.gc?.(); }
   parentPort.postMessage({ t: 'memory', memory: wasm.memory, intr });

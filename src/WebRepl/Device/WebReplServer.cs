@@ -31,6 +31,7 @@ public sealed partial class WebReplServer : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
     private int _sessionActive;
+    private CancellationTokenSource? _sessionClose;
 
     /// <summary>Creates the server; <see cref="Start"/> begins listening.</summary>
     public WebReplServer(WebReplServerOptions options, IWebReplConsole console, IWebReplFileStore files)
@@ -52,6 +53,17 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
     /// <summary>Where the server listens, once started (the chosen port when port 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndPoint ?? throw new InvalidOperationException("The server is not started.");
+
+    /// <summary>
+    /// Ends the current session, if any, with a plain TCP close, as a board's connection ends when it resets.
+    /// </summary>
+    public void DisconnectSession()
+    {
+        lock (_gate)
+        {
+            _sessionClose?.Cancel();
+        }
+    }
 
     /// <summary>True while a client is logged in or logging in.</summary>
     public bool HasSession => Volatile.Read(ref _sessionActive) != 0;
@@ -188,7 +200,23 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
             ownsSession = true;
             connection = WebSocketConnection.CreateBoard(stream, socket, head.Leftover, _options.FirmwareTiming);
-            await new Session(this, connection, remote).RunAsync(_stopping.Token).ConfigureAwait(false);
+            using var sessionClose = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            lock (_gate)
+            {
+                _sessionClose = sessionClose;
+            }
+
+            try
+            {
+                await new Session(this, connection, remote).RunAsync(sessionClose.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _sessionClose = null;
+                }
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or WebReplException)
         {
