@@ -309,7 +309,6 @@ internal sealed partial class WebReplCli
             }
         }
 
-        WebReplClient.ValidatePassword(password);
         var timeout = TimeSpan.FromSeconds(parse.GetValue(_timeout));
         if (timeout <= TimeSpan.Zero)
         {
@@ -317,17 +316,7 @@ internal sealed partial class WebReplCli
         }
 
         var options = new WebReplClientOptions { ConnectTimeout = timeout, ReplyTimeout = timeout };
-        var client = await WebReplClient.ConnectAsync(target, options, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await client.LoginAsync(password, cancellationToken).ConfigureAwait(false);
-            return client;
-        }
-        catch
-        {
-            await client.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return await WebReplClient.ConnectAndLoginAsync(target, password, options, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The one place where errors become a line on stderr and an exit code.</summary>

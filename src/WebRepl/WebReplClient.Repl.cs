@@ -187,17 +187,7 @@ public sealed partial class WebReplClient
         {
             try
             {
-                var client = await ConnectAsync(Target, _options, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await client.LoginAsync(password, cancellationToken).ConfigureAwait(false);
-                    return client;
-                }
-                catch
-                {
-                    await client.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
+                return await ConnectAndLoginAsync(Target, password, _options, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is WebReplConnectionException or WebReplTimeoutException)
             {

@@ -76,7 +76,11 @@ public sealed partial class WebReplClient : IAsyncDisposable
     }
 
     /// <summary>Connects and logs in.</summary>
-    public static async Task<WebReplClient> ConnectAndLoginAsync(string target, string password, WebReplClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<WebReplClient> ConnectAndLoginAsync(string target, string password, WebReplClientOptions? options = null, CancellationToken cancellationToken = default) =>
+        ConnectAndLoginAsync(WebReplTarget.Parse(target), password, options, cancellationToken);
+
+    /// <summary>Connects and logs in; the password is checked before anything is sent.</summary>
+    public static async Task<WebReplClient> ConnectAndLoginAsync(WebReplTarget target, string password, WebReplClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ValidatePassword(password);
         var client = await ConnectAsync(target, options, cancellationToken).ConfigureAwait(false);
