@@ -43,6 +43,12 @@ public enum WebSocketRole
     /// below 64 KiB, pings ignored, a 64-bit length closes the connection.
     /// </summary>
     Board,
+
+    /// <summary>
+    /// A WebSocket server that is not a board (a gateway's side towards its clients): unmasked frames in one
+    /// write, any length, pings answered, close frames with a status and a reason.
+    /// </summary>
+    Server,
 }
 
 /// <summary>
@@ -54,13 +60,14 @@ public sealed class WebSocketConnection : IAsyncDisposable
 {
     private const int BufferSize = 64 * 1024 + 16;
     private const int MaxBoardPayload = 65535;
+    private const int MinBufferSize = 1024;
 
     private readonly Stream _stream;
     private readonly Socket? _socket;
     private readonly WebSocketRole _role;
     private readonly long _maxFrameBytes;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly byte[] _receiveBuffer = new byte[BufferSize];
+    private readonly byte[] _receiveBuffer;
     private int _receiveStart;
     private int _receiveEnd;
     private WebSocketFrameType _messageType = WebSocketFrameType.Text;
@@ -70,8 +77,10 @@ public sealed class WebSocketConnection : IAsyncDisposable
     private bool _closeReceived;
     private int _disposed;
 
-    internal WebSocketConnection(Stream stream, Socket? socket, WebSocketRole role, ReadOnlyMemory<byte> leftover, long maxFrameBytes = 16 * 1024 * 1024)
+    internal WebSocketConnection(Stream stream, Socket? socket, WebSocketRole role, ReadOnlyMemory<byte> leftover, long maxFrameBytes = 16 * 1024 * 1024, int receiveBufferSize = BufferSize)
     {
+        // Large payloads are read straight into their own array, so a small buffer only costs more reads.
+        _receiveBuffer = new byte[Math.Max(Math.Max(receiveBufferSize, MinBufferSize), leftover.Length)];
         _stream = stream;
         _socket = socket;
         _role = role;
@@ -102,7 +111,15 @@ public sealed class WebSocketConnection : IAsyncDisposable
         Stream? stream = null;
         try
         {
-            await socket.ConnectAsync(target.Host, target.Port, timeout.Token).ConfigureAwait(false);
+            if (options.ConnectAddress is { } address)
+            {
+                await socket.ConnectAsync(address, target.Port, timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await socket.ConnectAsync(target.Host, target.Port, timeout.Token).ConfigureAwait(false);
+            }
+
             stream = new QuickAckStream(socket, options.ImmediateAck);
             if (target.IsSecure)
             {
@@ -134,7 +151,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
                 throw new WebReplConnectionException($"{target} answered the WebSocket handshake with a wrong Sec-WebSocket-Accept: it is not a WebSocket server.");
             }
 
-            return new WebSocketConnection(stream, socket, WebSocketRole.Client, head.Leftover, options.MaxFrameBytes);
+            return new WebSocketConnection(stream, socket, WebSocketRole.Client, head.Leftover, options.MaxFrameBytes, options.ReceiveBufferSize);
         }
         catch (Exception ex)
         {
@@ -162,6 +179,19 @@ public sealed class WebSocketConnection : IAsyncDisposable
 
             throw new WebReplConnectionException(DescribeConnectFailure(target, ex), ex);
         }
+    }
+
+    /// <summary>
+    /// Wraps a stream on which a server has completed the opening handshake (an upgraded ASP.NET Core request,
+    /// for instance) as the server's end: <see cref="WebSocketRole.Server"/>. Text frames stay bytes here too.
+    /// </summary>
+    /// <param name="stream">The upgraded stream; the connection owns it.</param>
+    /// <param name="maxFrameBytes">The largest frame accepted; a larger one makes <see cref="ReceiveAsync"/> throw <see cref="WebReplProtocolException"/>.</param>
+    /// <param name="receiveBufferSize">The receive buffer (at least 1 KiB): small buffers suit many idle connections.</param>
+    public static WebSocketConnection CreateServer(Stream stream, long maxFrameBytes = 16 * 1024 * 1024, int receiveBufferSize = BufferSize)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return new WebSocketConnection(stream, null, WebSocketRole.Server, ReadOnlyMemory<byte>.Empty, maxFrameBytes, receiveBufferSize);
     }
 
     /// <summary>Wraps an accepted stream (after the handshake) as the board's end.</summary>
@@ -207,7 +237,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a close frame (once). A board sends a bare close; a client sends the status and reason.</summary>
+    /// <summary>Sends a close frame (once). A board sends a bare close; a client or a server sends the status and reason.</summary>
     public async ValueTask CloseAsync(int? status = 1000, string? reason = null, CancellationToken cancellationToken = default)
     {
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -220,7 +250,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
 
             _closeSent = true;
             byte[] body = [];
-            if (status is int code && _role == WebSocketRole.Client)
+            if (status is int code && _role != WebSocketRole.Board)
             {
                 byte[] text = Encoding.UTF8.GetBytes(reason ?? string.Empty);
                 body = new byte[2 + Math.Min(text.Length, 123)];
@@ -324,10 +354,10 @@ public sealed class WebSocketConnection : IAsyncDisposable
                     _closeReceived = true;
                     int? status = payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(payload) : null;
                     string? reason = payload.Length > 2 ? Encoding.UTF8.GetString(payload, 2, payload.Length - 2) : null;
-                    await CloseAsync(_role == WebSocketRole.Client ? status ?? 1000 : null, null, cancellationToken).ConfigureAwait(false);
+                    await CloseAsync(_role != WebSocketRole.Board ? status ?? 1000 : null, null, cancellationToken).ConfigureAwait(false);
                     return new WebSocketFrame(WebSocketFrameType.Close, ReadOnlyMemory<byte>.Empty, true, status, reason);
                 case 0x9:
-                    if (_role == WebSocketRole.Client)
+                    if (_role != WebSocketRole.Board)
                     {
                         await SendControlAsync(0xA, payload, cancellationToken).ConfigureAwait(false);
                     }
@@ -576,4 +606,13 @@ public sealed record WebSocketConnectOptions
 
     /// <summary>The largest frame accepted.</summary>
     public long MaxFrameBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Connect to this address instead of resolving <see cref="WebReplTarget.Host"/> (which still names the
+    /// host for TLS and the handshake): a caller that checked the resolved address connects to exactly that one.
+    /// </summary>
+    public System.Net.IPAddress? ConnectAddress { get; init; }
+
+    /// <summary>The receive buffer (at least 1 KiB; 64 KiB by default): small buffers suit many idle connections.</summary>
+    public int ReceiveBufferSize { get; init; } = 64 * 1024 + 16;
 }
