@@ -1,0 +1,1005 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using WebRepl.Transport;
+
+namespace WebRepl.Gateway.Sessions;
+
+/// <summary>
+/// One connection to a board, shared by the clients that open it through the gateway.
+/// <code>
+///  client A (opened it) ─┐   text: every authenticated client, in order      ┌─ board (one connection,
+///  client B (joined)    ─┼─► BoardSession ──────────────────────────────────►│   immediate ACKs,
+///  viewer C (?view)     ─┘   binary: one client's transfer at a time, others  │   frames below 64 KiB)
+///                            held; replies go back to the requesting client  ┘
+/// </code>
+/// Login: the board asks <c>Password: </c> once per connection. The first client answers the board itself;
+/// the gateway keeps that line (in memory only) once the board accepts it. A client that joins later is
+/// asked <c>Password: </c> by the gateway, which compares its line with the accepted one as the board would
+/// and answers as the board would (<c>WebREPL connected</c> or <c>Access denied</c>): sharing never skips the
+/// password. A viewer must know the password too; its input is then dropped.
+/// </summary>
+#pragma warning disable CA1001 // Its semaphores have no wait handles and its token source no timer left once ended: nothing to release, and late callbacks may still touch them.
+internal sealed partial class BoardSession
+#pragma warning restore CA1001
+{
+    private const int MaxBoardFrame = 65535;
+
+    private static readonly byte[] ConnectedMarker = "WebREPL connected"u8.ToArray();
+    private static readonly byte[] DeniedMarker = "Access denied"u8.ToArray();
+    private static readonly byte[] PasswordPrompt = "Password: "u8.ToArray();
+    private static readonly byte[] ConnectedReply = "\r\nWebREPL connected\r\n>>> "u8.ToArray();
+    private static readonly byte[] DeniedReply = "\r\nAccess denied\r\n"u8.ToArray();
+    private static readonly byte[] MoreRequest = [0];
+
+    private readonly SessionRegistry _registry;
+    private readonly GatewayOptions _options;
+    private readonly ILogger _logger;
+    private readonly IPAddress? _address;
+    private readonly Lock _gate = new();
+    private readonly List<GatewayClient> _clients = [];
+    private readonly List<GatewayClient> _waiting = [];
+    private readonly SemaphoreSlim _boardWrite = new(1, 1);
+    private readonly SemaphoreSlim _pump = new(1, 1);
+    private readonly TransferTracker _transfer = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly byte[] _loginWindow = new byte[64];
+    private int _loginWindowLength;
+    private GatewayClient[] _receivers = [];
+    private WebSocketConnection? _board;
+    private SessionState _state = SessionState.Connecting;
+    private GatewayClient? _opener;
+    private PasswordLine? _accepted;
+    private GatewayClient? _owner;
+    private GatewayClient? _lastOwner;
+    private bool _abandoned;
+    private object? _midMessage;
+    private bool _deniedSeen;
+    private int? _endCode;
+    private string? _endReason;
+    private long _bytesToBoard;
+    private long _bytesFromBoard;
+    private long _lastActivity = Environment.TickCount64;
+    private long _lastBinary = Environment.TickCount64;
+
+    public BoardSession(SessionRegistry registry, string key, WebReplTarget target, IPAddress? address, string? name, GatewayOptions options, ILogger logger)
+    {
+        _registry = registry;
+        Key = key;
+        Target = target;
+        _address = address;
+        Name = name;
+        _options = options;
+        _logger = logger;
+    }
+
+    private enum SessionState
+    {
+        Connecting,
+        LoggingIn,
+        LoggedIn,
+        Closing,
+    }
+
+    public string Key { get; }
+
+    public WebReplTarget Target { get; }
+
+    public string? Name { get; }
+
+    public DateTimeOffset Since { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Completes when the board connection is closed and the session has left the registry.</summary>
+    public Task Released => _released.Task;
+
+    private string BoardText => Name is null ? Target.ToString() : $"{Name} ({Target})";
+
+    /// <summary>Adds a client; false with a reason when it cannot join, false without one when the session is closing.</summary>
+    public bool TryAdd(GatewayClient client, out string? refusal)
+    {
+        lock (_gate)
+        {
+            refusal = null;
+            if (_state == SessionState.Closing)
+            {
+                return false;
+            }
+
+            if (_clients.Count > 0 && _options.Exclusive)
+            {
+                refusal = "the board is in use by another client of this gateway (it runs with --exclusive)";
+                return false;
+            }
+
+            if (_clients.Count >= _options.MaxClientsPerSession)
+            {
+                refusal = $"the board already has {_clients.Count} clients, the most the gateway allows (--max-clients)";
+                return false;
+            }
+
+            _clients.Add(client);
+            if (_opener is null)
+            {
+                _opener = client;
+                client.State = ClientState.LoggingIn;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Connects to the board in the background (after <paramref name="previous"/>, the last session on this board, has let go of it).</summary>
+    public void Start(Task? previous) => _ = RunBoardAsync(previous);
+
+    /// <summary>Ends the session: every client is closed with this code and reason, then the board connection.</summary>
+    public void End(int code, string reason)
+    {
+        lock (_gate)
+        {
+            _endCode ??= code;
+            _endReason ??= reason;
+        }
+
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Runs one client until it leaves or the session ends.</summary>
+    public async Task RunClientAsync(GatewayClient client, CancellationToken cancellationToken)
+    {
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.Stopping);
+        int? closeStatus = null;
+        string closeReason = "the client closed the connection";
+        bool opener;
+        lock (_gate)
+        {
+            opener = ReferenceEquals(client, _opener);
+        }
+
+        if (opener)
+        {
+            LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
+        }
+        else if (!await client.SendAsync(PasswordPrompt, WebSocketFrameType.Text).ConfigureAwait(false))
+        {
+            // The board would ask for the password now; the gateway asks for it (see the type's summary).
+            await LeaveAsync(client, null, "the client went away").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            while (true)
+            {
+                var frame = await client.Connection.ReceiveAsync(stopping.Token).ConfigureAwait(false);
+                if (frame.Type == WebSocketFrameType.Close)
+                {
+                    closeStatus = frame.CloseStatus;
+                    closeReason = frame.CloseStatus is null && frame.CloseReason is not null
+                        ? "the client dropped the connection"
+                        : string.IsNullOrEmpty(frame.CloseReason) ? "the client closed the connection" : $"the client closed the connection ({frame.CloseReason})";
+                    break;
+                }
+
+                client.CountIn(frame.Payload.Length);
+                Touch();
+                if (!await OnClientFrameAsync(client, frame).ConfigureAwait(false))
+                {
+                    closeReason = "closed by the gateway";
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            closeReason = "closed by the gateway";
+        }
+        catch (WebReplProtocolException ex) when (ex.Message.Contains("larger than the limit", StringComparison.Ordinal))
+        {
+            closeReason = $"a message larger than {_options.MaxMessageBytes} bytes";
+            LogClientDropped(_logger, client.Name, closeReason + " (--max-message)");
+            await client.CloseAsync(CloseReason.MessageTooBig, $"message too big: the gateway accepts up to {_options.MaxMessageBytes} bytes (--max-message)").ConfigureAwait(false);
+        }
+        catch (WebReplException ex)
+        {
+            closeReason = "the connection was lost: " + ex.Message;
+        }
+        finally
+        {
+            await LeaveAsync(client, closeStatus, closeReason).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The session for <c>GET /api/sessions</c>.</summary>
+    public SessionInfo Describe()
+    {
+        lock (_gate)
+        {
+            string? transfer = _transfer.Operation is { } op ? $"{op} by {(_owner?.Name ?? (_abandoned ? "the gateway (its client left)" : "?"))}" : null;
+            return new SessionInfo(
+                Target.ToString(),
+                Name,
+                _state switch
+                {
+                    SessionState.Connecting => "connecting",
+                    SessionState.LoggingIn => "logging-in",
+                    SessionState.LoggedIn => "logged-in",
+                    _ => "closing",
+                },
+                Since,
+                Interlocked.Read(ref _bytesToBoard),
+                Interlocked.Read(ref _bytesFromBoard),
+                transfer,
+                [.. _clients.Select(c => new ClientInfo(
+                    c.Id,
+                    c.Remote,
+                    c.Origin,
+                    c.IsViewer,
+                    c.State switch
+                    {
+                        ClientState.AwaitingPassword => "awaiting-password",
+                        ClientState.LoggingIn => "logging-in",
+                        _ => "authenticated",
+                    },
+                    c.Since,
+                    c.BytesIn,
+                    c.BytesOut))]);
+        }
+    }
+
+    /// <summary>Called by the registry's timer: ends an idle session, releases a stalled transfer.</summary>
+    public void CheckTimers(long now)
+    {
+        if (_options.IdleTimeout > TimeSpan.Zero && now - Interlocked.Read(ref _lastActivity) > (long)_options.IdleTimeout.TotalMilliseconds)
+        {
+            End(CloseReason.GoingAway, $"no activity for {_options.IdleTimeout.TotalSeconds:0} s (--idle-timeout)");
+            return;
+        }
+
+        GatewayClient? stalled = null;
+        lock (_gate)
+        {
+            if ((_owner is not null || _abandoned) && !_transfer.IsIdle &&
+                now - Interlocked.Read(ref _lastBinary) > (long)_options.TransferStallTimeout.TotalMilliseconds)
+            {
+                stalled = _owner;
+                _transfer.Reset();
+                _owner = null;
+                _abandoned = false;
+            }
+        }
+
+        if (stalled is not null)
+        {
+            LogTransferStalled(_logger, stalled.Name, BoardText, _options.TransferStallTimeout.TotalSeconds);
+            _ = PumpBinaryAsync();
+        }
+    }
+
+    private void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
+
+    private async ValueTask<bool> OnClientFrameAsync(GatewayClient client, WebSocketFrame frame)
+    {
+        ClientState state;
+        SessionState sessionState;
+        lock (_gate)
+        {
+            state = client.State;
+            sessionState = _state;
+        }
+
+        if (state == ClientState.LoggingIn)
+        {
+            if (sessionState == SessionState.Connecting)
+            {
+                // Typed before the board was reached (the board's prompt was not even shown yet): wait for it.
+                await _connected.Task.WaitAsync(client.Stopping).ConfigureAwait(false);
+            }
+
+            lock (_gate)
+            {
+                state = client.State;
+                if (state == ClientState.LoggingIn && !client.Password.IsComplete)
+                {
+                    client.Password.Feed(frame.Payload.Span);
+                }
+            }
+
+            if (state == ClientState.LoggingIn)
+            {
+                // Before login every byte is password to the board, whatever the frame type: straight through.
+                return await WriteToBoardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
+            }
+        }
+
+        if (state == ClientState.AwaitingPassword)
+        {
+            return await CheckJoinerAsync(client, frame).ConfigureAwait(false);
+        }
+
+        return await ForwardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
+    }
+
+    /// <summary>An authenticated client's frame: text to the board at once, binary through the transfer queue.</summary>
+    private async ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
+    {
+        if (client.IsViewer)
+        {
+            LogViewerInput(_logger, client.Name, payload.Length);
+            return true;
+        }
+
+        if (type == WebSocketFrameType.Text)
+        {
+            return await WriteToBoardAsync(client, payload, type, endOfMessage).ConfigureAwait(false);
+        }
+
+        bool held;
+        lock (_gate)
+        {
+            long limit = Math.Max(4L * _options.MaxMessageBytes, 1 << 20);
+            if (client.HeldBytes + payload.Length > limit)
+            {
+                held = false;
+            }
+            else
+            {
+                client.Held.Enqueue((payload, endOfMessage));
+                client.HeldBytes += payload.Length;
+                held = true;
+                if (!ReferenceEquals(client, _owner) && !_waiting.Contains(client))
+                {
+                    _waiting.Add(client);
+                    if (_owner is not null || _abandoned)
+                    {
+                        LogHeld(_logger, client.Name, _owner?.Name ?? "the gateway", BoardText);
+                    }
+                }
+            }
+        }
+
+        if (!held)
+        {
+            LogClientDropped(_logger, client.Name, "too much binary data held while another client's file transfer ran");
+            await client.CloseAsync(CloseReason.PolicyViolation, "too much binary data sent while another client's file transfer was under way").ConfigureAwait(false);
+            return false;
+        }
+
+        await PumpBinaryAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Sends held binary frames to the board: the owner's while its request is under way, then the next waiting
+    /// client's, in the order they asked. One pump at a time.
+    /// </summary>
+    private async Task PumpBinaryAsync()
+    {
+        try
+        {
+            await _pump.WaitAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            while (true)
+            {
+                GatewayClient sender;
+                ReadOnlyMemory<byte> payload;
+                bool endOfMessage;
+                lock (_gate)
+                {
+                    if (_abandoned || _state == SessionState.Closing)
+                    {
+                        return;
+                    }
+
+                    if (_owner is not null && _transfer.IsIdle && !ReferenceEquals(_midMessage, _owner))
+                    {
+                        // Its request is complete: the next client in line may go (the owner queues again behind it).
+                        var previous = _owner;
+                        _owner = null;
+                        if (previous.Held.Count > 0 && !_waiting.Contains(previous))
+                        {
+                            _waiting.Add(previous);
+                        }
+                    }
+
+                    if (_owner is null)
+                    {
+                        int next = _waiting.FindIndex(c => c.Held.Count > 0);
+                        if (next < 0)
+                        {
+                            return;
+                        }
+
+                        _owner = _waiting[next];
+                        _lastOwner = _owner;
+                        _waiting.RemoveAt(next);
+                    }
+
+                    if (_owner.Held.Count == 0)
+                    {
+                        return;
+                    }
+
+                    sender = _owner;
+                    (payload, endOfMessage) = _owner.Held.Dequeue();
+                    _owner.HeldBytes -= payload.Length;
+                    _transfer.OnClientBytes(payload.Span);
+                    Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+                }
+
+                if (!await WriteToBoardAsync(sender, payload, WebSocketFrameType.Binary, endOfMessage).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            _pump.Release();
+        }
+    }
+
+    /// <summary>
+    /// Writes to the board: payloads over 65535 bytes as continuation frames (a board closes the connection on a
+    /// 64-bit length), and a fragmented message keeps the board to itself until its last frame.
+    /// </summary>
+    private async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
+    {
+        var board = _board;
+        if (board is null)
+        {
+            return false;
+        }
+
+        if (!ReferenceEquals(Volatile.Read(ref _midMessage), sender))
+        {
+            try
+            {
+                await _boardWrite.WaitAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        bool release = true;
+        try
+        {
+            while (payload.Length > MaxBoardFrame)
+            {
+                await board.SendAsync(payload[..MaxBoardFrame], type, false, _stop.Token).ConfigureAwait(false);
+                Interlocked.Add(ref _bytesToBoard, MaxBoardFrame);
+                payload = payload[MaxBoardFrame..];
+            }
+
+            await board.SendAsync(payload, type, endOfMessage, _stop.Token).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesToBoard, payload.Length);
+            if (sender is GatewayClient client)
+            {
+                client.MessageInProgress = endOfMessage ? null : type;
+            }
+
+            if (!endOfMessage)
+            {
+                Volatile.Write(ref _midMessage, sender);
+                release = false;
+            }
+            else
+            {
+                Volatile.Write(ref _midMessage, null);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The board loop sees the broken connection and ends the session with the reason.
+            Volatile.Write(ref _midMessage, null);
+            return false;
+        }
+        finally
+        {
+            if (release)
+            {
+                _boardWrite.Release();
+            }
+        }
+    }
+
+    /// <summary>A joining client's password line: compared with the accepted one once the session is logged in.</summary>
+    private async ValueTask<bool> CheckJoinerAsync(GatewayClient client, WebSocketFrame frame)
+    {
+        int used;
+        lock (_gate)
+        {
+            used = client.Password.Feed(frame.Payload.Span);
+            if (!client.Password.IsComplete)
+            {
+                return true;
+            }
+        }
+
+        if (!await _loginDone.Task.WaitAsync(client.Stopping).ConfigureAwait(false))
+        {
+            return false; // the session ended before anyone logged in; the end closes this client with the reason
+        }
+
+        bool right;
+        lock (_gate)
+        {
+            right = _accepted is not null && _accepted.Matches(client.Password);
+        }
+
+        if (!right)
+        {
+            LogWrongPassword(_logger, client.Name, client.Remote, BoardText);
+            await client.SendAsync(DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
+            await client.CloseAsync(CloseReason.PolicyViolation, "Access denied: wrong password").ConfigureAwait(false);
+            return false;
+        }
+
+        if (!await client.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        int count;
+        lock (_gate)
+        {
+            client.State = ClientState.Authenticated;
+            count = _clients.Count;
+            RefreshReceivers();
+        }
+
+        LogJoined(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, count, client.IsViewer);
+        var rest = frame.Payload[used..];
+        return rest.IsEmpty || await ForwardAsync(client, rest, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
+    }
+
+    private async Task LeaveAsync(GatewayClient client, int? status, string reason)
+    {
+        bool last;
+        bool openerLeftEarly = false;
+        bool endSession = false;
+        long putRemaining = 0;
+        bool askChunk = false;
+        WebSocketFrameType? unfinished;
+        lock (_gate)
+        {
+            if (!_clients.Remove(client))
+            {
+                return;
+            }
+
+            _waiting.Remove(client);
+            client.Held.Clear();
+            last = _clients.Count == 0;
+            unfinished = ReferenceEquals(_midMessage, client) ? client.MessageInProgress : null;
+            if (ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last)
+            {
+                openerLeftEarly = true;
+            }
+
+            if (ReferenceEquals(client, _owner))
+            {
+                _owner = null;
+                if (!_transfer.IsIdle && !last && _state != SessionState.Closing)
+                {
+                    // The board is in the middle of this client's request: finish it for the others' sake.
+                    if (_transfer.InsideRecord)
+                    {
+                        endSession = true;
+                    }
+                    else
+                    {
+                        _abandoned = true;
+                        putRemaining = _transfer.PutRemaining;
+                        askChunk = _transfer.GetNeedsRequest;
+                        LogAbandoned(_logger, client.Name, _transfer.Operation ?? "a request", BoardText);
+                    }
+                }
+            }
+
+            RefreshReceivers();
+        }
+
+        LogLeft(_logger, client.Name, BoardText, reason);
+        if (unfinished is { } type)
+        {
+            // End the client's fragmented message so that the board's framing stays whole.
+            await WriteToBoardAsync(client, ReadOnlyMemory<byte>.Empty, type, true).ConfigureAwait(false);
+        }
+
+        if (last)
+        {
+            await CloseBoardAsync(status, reason).ConfigureAwait(false);
+        }
+        else if (openerLeftEarly)
+        {
+            End(CloseReason.InternalError, "the client that opened the board left before logging in; connect again");
+        }
+        else if (endSession)
+        {
+            End(CloseReason.InternalError, $"client {client.Name} left in the middle of a request record; the board cannot go on");
+        }
+        else if (putRemaining > 0)
+        {
+            await FinishAbandonedPutAsync(putRemaining).ConfigureAwait(false);
+        }
+        else if (askChunk)
+        {
+            await AskAbandonedChunkAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            _ = PumpBinaryAsync();
+        }
+
+        await client.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A PUT whose client left: the board expects the rest of the file; zeros keep it in step (the file is incomplete anyway).</summary>
+    private async Task FinishAbandonedPutAsync(long remaining)
+    {
+        byte[] zeros = new byte[16 * 1024];
+        while (remaining > 0)
+        {
+            int n = (int)Math.Min(zeros.Length, remaining);
+            lock (_gate)
+            {
+                _transfer.OnClientBytes(zeros.AsSpan(0, n));
+                Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+            }
+
+            if (!await WriteToBoardAsync(this, zeros.AsMemory(0, n), WebSocketFrameType.Binary, true).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            remaining -= n;
+        }
+    }
+
+    /// <summary>A GET whose client left: asks for the remaining chunks (replies are dropped) until the board ends the file.</summary>
+    private async Task AskAbandonedChunkAsync()
+    {
+        lock (_gate)
+        {
+            _transfer.OnClientBytes(MoreRequest);
+            Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+        }
+
+        await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
+    }
+
+    private async Task CloseBoardAsync(int? status, string reason)
+    {
+        var board = _board;
+        lock (_gate)
+        {
+            _endCode ??= CloseReason.Normal;
+            _endReason ??= "the last client left";
+        }
+
+        if (board is null)
+        {
+            End(CloseReason.Normal, "the last client left");
+            return;
+        }
+
+        // A close frame with the client's status, as the board's own client would send; the board answers with a
+        // bare close, which ends the board loop. A board that does not answer is dropped after a moment.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await board.CloseAsync(CloseReason.IsSendable(status) ? status : CloseReason.Normal, CloseReason.Fit(reason), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+
+        try
+        {
+            _stop.CancelAfter(TimeSpan.FromSeconds(2));
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void RefreshReceivers() =>
+        _receivers = [.. _clients.Where(c => c.State == ClientState.Authenticated)];
+
+    private async Task RunBoardAsync(Task? previous)
+    {
+        int code = CloseReason.Normal;
+        string reason = "the board closed the connection";
+        try
+        {
+            if (previous is not null)
+            {
+                await previous.WaitAsync(_stop.Token).ConfigureAwait(false);
+            }
+
+            WebSocketFrame first = default;
+            for (int attempt = 0; ; attempt++)
+            {
+                var board = await WebSocketConnection.ConnectAsync(
+                    Target,
+                    new WebSocketConnectOptions
+                    {
+                        ConnectTimeout = _options.ConnectTimeout,
+                        ConnectAddress = _address,
+                        ReceiveBufferSize = 4096,
+                        MaxFrameBytes = Math.Max(_options.MaxMessageBytes, 1 << 20),
+                    },
+                    _stop.Token).ConfigureAwait(false);
+                first = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+                if (first.Type == WebSocketFrameType.Close && attempt < 10 && _registry.ReleasedRecently(Key))
+                {
+                    // A board takes a moment to let go of the previous session's connection, and refuses the
+                    // next one until then.
+                    await board.DisposeAsync().ConfigureAwait(false);
+                    await Task.Delay(100, _stop.Token).ConfigureAwait(false);
+                    continue;
+                }
+
+                lock (_gate)
+                {
+                    _board = board;
+                    if (_state == SessionState.Connecting)
+                    {
+                        _state = SessionState.LoggingIn;
+                    }
+                }
+
+                break;
+            }
+
+            _connected.TrySetResult();
+            LogConnected(_logger, BoardText, _address?.ToString() ?? Target.Host);
+            var frame = first;
+            while (true)
+            {
+                if (frame.Type == WebSocketFrameType.Close)
+                {
+                    if (_deniedSeen)
+                    {
+                        (code, reason) = (CloseReason.PolicyViolation, "Access denied: the board refused the password");
+                    }
+                    else if (frame.CloseStatus is int status)
+                    {
+                        code = CloseReason.IsSendable(status) ? status : CloseReason.Normal;
+                        reason = string.IsNullOrEmpty(frame.CloseReason) ? "the board closed the connection" : frame.CloseReason;
+                    }
+                    else if (frame.CloseReason is not null)
+                    {
+                        (code, reason) = (CloseReason.InternalError, "the board dropped the connection");
+                    }
+
+                    break;
+                }
+
+                Interlocked.Add(ref _bytesFromBoard, frame.Payload.Length);
+                Touch();
+                if (frame.Type == WebSocketFrameType.Text)
+                {
+                    await OnBoardTextAsync(frame).ConfigureAwait(false);
+                }
+                else
+                {
+                    await OnBoardBinaryAsync(frame).ConfigureAwait(false);
+                }
+
+                frame = await _board!.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            reason = "closed by the gateway";
+        }
+        catch (WebReplException ex)
+        {
+            bool connected;
+            lock (_gate)
+            {
+                connected = _board is not null;
+            }
+
+            (code, reason) = connected
+                ? (CloseReason.InternalError, "the connection to the board was lost: " + ex.Message)
+                : (CloseReason.InternalError, ex.Message);
+            if (!connected)
+            {
+                LogConnectFailed(_logger, BoardText, ex.Message);
+            }
+        }
+        finally
+        {
+            await CleanUpAsync(code, reason).ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnBoardTextAsync(WebSocketFrame frame)
+    {
+        GatewayClient[] receivers;
+        bool loggedIn = false;
+        lock (_gate)
+        {
+            if (_state == SessionState.LoggingIn)
+            {
+                // Watch the board's answer to the password (it may be split across frames).
+                var window = new byte[_loginWindowLength + frame.Payload.Length];
+                _loginWindow.AsSpan(0, _loginWindowLength).CopyTo(window);
+                frame.Payload.Span.CopyTo(window.AsSpan(_loginWindowLength));
+                if (window.AsSpan().IndexOf(DeniedMarker) >= 0)
+                {
+                    _deniedSeen = true;
+                }
+
+                receivers = _opener is { } opener && _clients.Contains(opener) ? [opener] : [];
+                if (window.AsSpan().IndexOf(ConnectedMarker) >= 0 && _opener is not null)
+                {
+                    _state = SessionState.LoggedIn;
+                    _accepted = _opener.Password.Clone();
+                    _opener.State = ClientState.Authenticated;
+                    RefreshReceivers();
+                    loggedIn = true;
+                }
+                else
+                {
+                    int keep = Math.Min(window.Length, _loginWindow.Length);
+                    window.AsSpan(window.Length - keep).CopyTo(_loginWindow);
+                    _loginWindowLength = keep;
+                }
+            }
+            else
+            {
+                receivers = _receivers;
+            }
+        }
+
+        if (loggedIn)
+        {
+            _loginDone.TrySetResult(true);
+            LogLoggedIn(_logger, BoardText, _opener!.Name);
+        }
+
+        foreach (var client in receivers)
+        {
+            if (!await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
+            {
+                Drop(client);
+            }
+        }
+    }
+
+    private async Task OnBoardBinaryAsync(WebSocketFrame frame)
+    {
+        GatewayClient? receiver;
+        bool idle;
+        bool askChunk = false;
+        lock (_gate)
+        {
+            _transfer.OnBoardBytes(frame.Payload.Span);
+            Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+            idle = _transfer.IsIdle;
+            // Before login the board sends no binary; after, replies belong to the client whose request it is.
+            receiver = _abandoned ? null : _owner ?? _lastOwner;
+            if (_abandoned)
+            {
+                if (idle)
+                {
+                    _abandoned = false;
+                }
+                else
+                {
+                    askChunk = _transfer.GetNeedsRequest;
+                }
+            }
+        }
+
+        if (receiver is not null && !await receiver.SendAsync(frame.Payload, WebSocketFrameType.Binary, frame.EndOfMessage).ConfigureAwait(false))
+        {
+            Drop(receiver);
+        }
+
+        if (askChunk)
+        {
+            await AskAbandonedChunkAsync().ConfigureAwait(false);
+        }
+        else if (idle)
+        {
+            _ = PumpBinaryAsync();
+        }
+    }
+
+    /// <summary>A client that does not take its output within the send timeout is closed; the others go on.</summary>
+    private void Drop(GatewayClient client)
+    {
+        LogClientDropped(_logger, client.Name, $"it did not take the board's output within {_options.ClientSendTimeout.TotalSeconds:0} s");
+        _ = client.CloseAsync(CloseReason.PolicyViolation, "too slow: the client did not read the board's output");
+        client.Abort();
+    }
+
+    private async Task CleanUpAsync(int code, string reason)
+    {
+        GatewayClient[] clients;
+        lock (_gate)
+        {
+            _state = SessionState.Closing;
+            code = _endCode ?? code;
+            reason = _endReason ?? reason;
+            clients = [.. _clients];
+            _receivers = [];
+            _accepted?.Dispose();
+            _accepted = null;
+        }
+
+        _connected.TrySetResult();
+        _loginDone.TrySetResult(false);
+        await Task.WhenAll(clients.Select(c => c.CloseAsync(code, reason))).ConfigureAwait(false);
+        if (_board is { } board)
+        {
+            await board.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _registry.Remove(this);
+        LogEnded(_logger, BoardText, reason, Interlocked.Read(ref _bytesToBoard), Interlocked.Read(ref _bytesFromBoard));
+        _released.TrySetResult();
+    }
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Client {Client} ({Remote}, origin {Origin}) opened {Board} (viewer: {Viewer})")]
+    private static partial void LogOpened(ILogger logger, string client, string remote, string origin, string board, bool viewer);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "Client {Client} ({Remote}, origin {Origin}) joined {Board}: {Clients} clients now (viewer: {Viewer})")]
+    private static partial void LogJoined(ILogger logger, string client, string remote, string origin, string board, int clients, bool viewer);
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Information, Message = "Client {Client} left {Board}: {Reason}")]
+    private static partial void LogLeft(ILogger logger, string client, string board, string reason);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Information, Message = "Connected to {Board} at {Address}")]
+    private static partial void LogConnected(ILogger logger, string board, string address);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "Cannot connect to {Board}: {Reason}")]
+    private static partial void LogConnectFailed(ILogger logger, string board, string reason);
+
+    [LoggerMessage(EventId = 315, Level = LogLevel.Information, Message = "Logged in to {Board} (client {Client} typed the password)")]
+    private static partial void LogLoggedIn(ILogger logger, string board, string client);
+
+    [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Client {Client} ({Remote}) sent a wrong password to join {Board}")]
+    private static partial void LogWrongPassword(ILogger logger, string client, string remote, string board);
+
+    [LoggerMessage(EventId = 317, Level = LogLevel.Information, Message = "Session on {Board} ended: {Reason} ({ToBoard} bytes to the board, {FromBoard} from it)")]
+    private static partial void LogEnded(ILogger logger, string board, string reason, long toBoard, long fromBoard);
+
+    [LoggerMessage(EventId = 318, Level = LogLevel.Debug, Message = "Holding binary data from {Client}: {Owner}'s file transfer on {Board} is under way")]
+    private static partial void LogHeld(ILogger logger, string client, string owner, string board);
+
+    [LoggerMessage(EventId = 319, Level = LogLevel.Warning, Message = "Client {Client} left during {Operation} on {Board}; the gateway finishes the request so that the others can go on")]
+    private static partial void LogAbandoned(ILogger logger, string client, string operation, string board);
+
+    [LoggerMessage(EventId = 320, Level = LogLevel.Warning, Message = "Closed client {Client}: {Reason}")]
+    private static partial void LogClientDropped(ILogger logger, string client, string reason);
+
+    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Released {Client}'s file transfer on {Board} after {Seconds} s without progress")]
+    private static partial void LogTransferStalled(ILogger logger, string client, string board, double seconds);
+
+    [LoggerMessage(EventId = 322, Level = LogLevel.Debug, Message = "Dropped {Bytes} bytes of input from viewer {Client}")]
+    private static partial void LogViewerInput(ILogger logger, string client, int bytes);
+}

@@ -1,0 +1,197 @@
+using WebRepl.Transport;
+
+namespace WebRepl.Gateway.Sessions;
+
+/// <summary>Where a client is in its session.</summary>
+internal enum ClientState
+{
+    /// <summary>A client joining a session: it must type the session's password first.</summary>
+    AwaitingPassword,
+
+    /// <summary>The client that opened the board, while the board asks for the password.</summary>
+    LoggingIn,
+
+    /// <summary>Receives the board's output (and, unless a viewer, may type and transfer files).</summary>
+    Authenticated,
+}
+
+/// <summary>
+/// One WebSocket client of the gateway: the server end of its connection (our framing, so that text frames
+/// stay bytes both ways), its password line, the binary frames held while another client's transfer runs,
+/// and its counters.
+/// </summary>
+internal sealed class GatewayClient : IAsyncDisposable
+{
+    private static int s_nextId;
+
+    private readonly Utf8Sanitizer? _sanitizer;
+    private readonly TimeSpan _sendTimeout;
+    private readonly CancellationTokenSource _stop = new();
+    private long _bytesIn;
+    private long _bytesOut;
+    private int _closing;
+
+    public GatewayClient(WebSocketConnection connection, string remote, string? origin, bool viewer, TimeSpan sendTimeout)
+    {
+        Id = Interlocked.Increment(ref s_nextId);
+        Connection = connection;
+        Remote = remote;
+        Origin = origin;
+        IsViewer = viewer;
+        _sendTimeout = sendTimeout;
+        // Browsers drop a connection on a text message that is not UTF-8; programs get the board's bytes unchanged.
+        _sanitizer = origin is null ? null : new Utf8Sanitizer();
+    }
+
+    public int Id { get; }
+
+    public string Name => $"#{Id}";
+
+    public WebSocketConnection Connection { get; }
+
+    public string Remote { get; }
+
+    public string? Origin { get; }
+
+    public bool IsViewer { get; }
+
+    public DateTimeOffset Since { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Cancelled when the gateway ends this client's receive loop.</summary>
+    public CancellationToken Stopping => _stop.Token;
+
+    /// <summary>Guarded by the session's lock.</summary>
+    public ClientState State { get; set; } = ClientState.AwaitingPassword;
+
+    /// <summary>What the client typed at the password prompt (guarded by the session's lock).</summary>
+    public PasswordLine Password { get; } = new();
+
+    /// <summary>Binary frames waiting for the board (guarded by the session's lock).</summary>
+    public Queue<(ReadOnlyMemory<byte> Payload, bool EndOfMessage)> Held { get; } = new();
+
+    /// <summary>The bytes in <see cref="Held"/> (guarded by the session's lock).</summary>
+    public long HeldBytes { get; set; }
+
+    /// <summary>The type of the client's fragmented message under way, if any.</summary>
+    public WebSocketFrameType? MessageInProgress { get; set; }
+
+    public long BytesIn => Interlocked.Read(ref _bytesIn);
+
+    public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+    public void CountIn(int bytes) => Interlocked.Add(ref _bytesIn, bytes);
+
+    /// <summary>Sends a frame; false when the client is gone or did not take it within the send timeout.</summary>
+    public async ValueTask<bool> SendAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage = true)
+    {
+        if (type == WebSocketFrameType.Text && _sanitizer is not null)
+        {
+            payload = _sanitizer.Sanitize(payload);
+            if (payload.IsEmpty && endOfMessage)
+            {
+                return true; // only the start of a character: it goes out with the next frame
+            }
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(_sendTimeout);
+        try
+        {
+            await Connection.SendAsync(payload, type, endOfMessage, timeout.Token).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesOut, payload.Length);
+            return true;
+        }
+        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Sends a close frame with a status and reason, then gives the client a moment to answer before its
+    /// receive loop is ended. Safe to call more than once; only the first counts.
+    /// </summary>
+    public async Task CloseAsync(int status, string reason)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(_sendTimeout);
+            await Connection.CloseAsync(status, CloseReason.Fit(reason), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+
+        // The client answers with its own close frame, which ends the receive loop; if it does not, end it.
+        try
+        {
+            _stop.CancelAfter(TimeSpan.FromSeconds(2));
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Ends the receive loop at once.</summary>
+    public void Abort()
+    {
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Password.Dispose();
+        await Connection.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
+
+/// <summary>WebSocket close codes the gateway uses, and reasons that fit a close frame.</summary>
+internal static class CloseReason
+{
+    public const int Normal = 1000;
+    public const int GoingAway = 1001;
+    public const int PolicyViolation = 1008;
+    public const int MessageTooBig = 1009;
+    public const int InternalError = 1011;
+    public const int TryAgainLater = 1013;
+
+    /// <summary>A close frame carries at most 123 bytes of reason; cut at a character boundary, never inside one.</summary>
+    public static string Fit(string reason)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= 123)
+        {
+            return reason;
+        }
+
+        var builder = new System.Text.StringBuilder();
+        int bytes = 0;
+        foreach (var rune in (reason.Length > 200 ? reason[..200] : reason).EnumerateRunes())
+        {
+            if (bytes + rune.Utf8SequenceLength > 120)
+            {
+                break;
+            }
+
+            builder.Append(rune.ToString());
+            bytes += rune.Utf8SequenceLength;
+        }
+
+        return builder.Append("...").ToString();
+    }
+
+    /// <summary>True for a code that may be sent in a close frame (1005, 1006 and 1015 are reserved for reporting).</summary>
+    public static bool IsSendable(int? code) =>
+        code is >= 1000 and <= 4999 and not (1004 or 1005 or 1006 or 1015) and (>= 3000 or <= 1014);
+}

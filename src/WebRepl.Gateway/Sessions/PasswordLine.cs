@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+
+namespace WebRepl.Gateway.Sessions;
+
+/// <summary>
+/// The password as a board reads it (modwebrepl.c): every byte up to the first CR or LF, whatever the frame
+/// type, of which it keeps the first 10 and compares them as a C string. Kept in memory only, never logged,
+/// and wiped when the session ends.
+/// </summary>
+internal sealed class PasswordLine : IDisposable
+{
+    private const int Kept = 10;
+    private readonly byte[] _bytes = new byte[Kept];
+    private int _length;
+
+    /// <summary>True once the line end has been seen.</summary>
+    public bool IsComplete { get; private set; }
+
+    /// <summary>Reads bytes until the line end; returns how many bytes it took (the rest is terminal input).</summary>
+    public int Feed(ReadOnlySpan<byte> data)
+    {
+        for (int i = 0; i < data.Length && !IsComplete; i++)
+        {
+            byte c = data[i];
+            if (c is (byte)'\r' or (byte)'\n')
+            {
+                IsComplete = true;
+                return i + 1;
+            }
+
+            if (_length < Kept)
+            {
+                _bytes[_length++] = c;
+            }
+        }
+
+        return data.Length;
+    }
+
+    /// <summary>Compares two complete lines as the board would compare them with its password, in constant time for equal lengths.</summary>
+    public bool Matches(PasswordLine other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return CryptographicOperations.FixedTimeEquals(AsCString(), other.AsCString());
+    }
+
+    /// <summary>A copy that outlives the client that typed it (the session keeps the accepted line).</summary>
+    public PasswordLine Clone()
+    {
+        var copy = new PasswordLine { IsComplete = IsComplete, _length = _length };
+        _bytes.CopyTo(copy._bytes, 0);
+        return copy;
+    }
+
+    public void Dispose()
+    {
+        CryptographicOperations.ZeroMemory(_bytes);
+        _length = 0;
+    }
+
+    private ReadOnlySpan<byte> AsCString()
+    {
+        var kept = _bytes.AsSpan(0, _length);
+        int nul = kept.IndexOf((byte)0);
+        return nul < 0 ? kept : kept[..nul];
+    }
+}

@@ -1,0 +1,250 @@
+using System.Buffers.Binary;
+using System.Text;
+using WebRepl.Protocol;
+
+namespace WebRepl.Gateway.Sessions;
+
+/// <summary>
+/// Follows the binary half of a WebREPL session (PROTOCOL.md, "The request record" and "Replies") from both
+/// ends: the requesting client's bytes and the board's replies, each read as one byte stream whatever the
+/// frames. It knows when a request is complete, which is when another client's request may go to the board.
+/// <code>
+///  client: [82-byte record]──PUT──►[size bytes]            GET──►[00][00]...        GET_VER
+///  board :          WB 00 00 ...... WB 00 00      WB 00 00 ◄─[len|data]... [00 00] WB 00 00   [3 bytes]
+/// </code>
+/// Not thread-safe: the session calls it under its lock.
+/// </summary>
+internal sealed class TransferTracker
+{
+    private readonly byte[] _header = new byte[WebReplRequest.Length];
+    private readonly Queue<Reply> _expected = new();
+    private int _headerFilled;
+    private Phase _phase;
+    private long _putRemaining;
+    private Reply _replyInProgress;
+    private int _replyFilled;
+    private int _chunkDataRemaining;
+    private readonly byte[] _replyHeader = new byte[4];
+
+    private enum Phase
+    {
+        /// <summary>Between requests, or inside a request record.</summary>
+        Header,
+
+        /// <summary>PUT: the file's bytes.</summary>
+        PutData,
+
+        /// <summary>GET: each byte asks for one chunk, until the board sends the empty chunk.</summary>
+        GetData,
+    }
+
+    private enum Reply
+    {
+        None,
+        Status,
+        Version,
+        Chunk,
+    }
+
+    /// <summary>True when no request is under way: no partial record, no data or reply outstanding.</summary>
+    public bool IsIdle => _phase == Phase.Header && _headerFilled == 0 && _expected.Count == 0 && _replyInProgress == Reply.None;
+
+    /// <summary>True inside a request record (the board holds a partial record that nothing can complete sensibly).</summary>
+    public bool InsideRecord => _phase == Phase.Header && _headerFilled > 0;
+
+    /// <summary>Bytes of a PUT's file still to be sent.</summary>
+    public long PutRemaining => _phase == Phase.PutData ? _putRemaining : 0;
+
+    /// <summary>True during a GET when no chunk is asked for: the next <c>00</c> may be sent.</summary>
+    public bool GetNeedsRequest => _phase == Phase.GetData && _expected.Count == 0 && _replyInProgress == Reply.None;
+
+    /// <summary>The request under way, for logs and the session list (the file name is not secret; the data is never kept).</summary>
+    public string? Operation { get; private set; }
+
+    /// <summary>Requests seen (records with the WA signature).</summary>
+    public long Requests { get; private set; }
+
+    /// <summary>Reads bytes the requesting client sent to the board.</summary>
+    public void OnClientBytes(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            switch (_phase)
+            {
+                case Phase.Header:
+                {
+                    int take = Math.Min(data.Length, _header.Length - _headerFilled);
+                    data[..take].CopyTo(_header.AsSpan(_headerFilled));
+                    _headerFilled += take;
+                    data = data[take..];
+                    if (_headerFilled == _header.Length)
+                    {
+                        _headerFilled = 0;
+                        StartRequest();
+                    }
+
+                    break;
+                }
+
+                case Phase.PutData:
+                {
+                    int take = (int)Math.Min(data.Length, _putRemaining);
+                    _putRemaining -= take;
+                    data = data[take..];
+                    if (_putRemaining == 0)
+                    {
+                        _expected.Enqueue(Reply.Status);
+                        _phase = Phase.Header;
+                    }
+
+                    break;
+                }
+
+                default:
+                    // GET: every byte asks for the next chunk.
+                    _expected.Enqueue(Reply.Chunk);
+                    data = data[1..];
+                    break;
+            }
+        }
+
+        UpdateOperation();
+    }
+
+    /// <summary>Reads bytes the board sent in binary frames; bytes nobody asked for are ignored.</summary>
+    public void OnBoardBytes(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            if (_replyInProgress == Reply.None)
+            {
+                if (!_expected.TryDequeue(out _replyInProgress))
+                {
+                    return; // nothing expected: stray bytes
+                }
+
+                _replyFilled = 0;
+            }
+
+            switch (_replyInProgress)
+            {
+                case Reply.Status or Reply.Version:
+                {
+                    int length = _replyInProgress == Reply.Status ? WebReplStatus.Length : WebReplVersion.Length;
+                    int take = Math.Min(data.Length, length - _replyFilled);
+                    _replyFilled += take;
+                    data = data[take..];
+                    if (_replyFilled == length)
+                    {
+                        _replyInProgress = Reply.None;
+                    }
+
+                    break;
+                }
+
+                default:
+                    if (_replyFilled < WebReplChunk.HeaderLength)
+                    {
+                        _replyHeader[_replyFilled++] = data[0];
+                        data = data[1..];
+                        if (_replyFilled == WebReplChunk.HeaderLength)
+                        {
+                            _chunkDataRemaining = BinaryPrimitives.ReadUInt16LittleEndian(_replyHeader);
+                            if (_chunkDataRemaining == 0)
+                            {
+                                EndOfFile();
+                            }
+                        }
+                    }
+                    else
+                    {
+                        int take = Math.Min(data.Length, _chunkDataRemaining);
+                        _chunkDataRemaining -= take;
+                        data = data[take..];
+                        if (_chunkDataRemaining == 0)
+                        {
+                            _replyInProgress = Reply.None;
+                        }
+                    }
+
+                    break;
+            }
+        }
+
+        UpdateOperation();
+    }
+
+    /// <summary>Forgets everything (a transfer that stalled, or a new board connection).</summary>
+    public void Reset()
+    {
+        _headerFilled = 0;
+        _phase = Phase.Header;
+        _putRemaining = 0;
+        _expected.Clear();
+        _replyInProgress = Reply.None;
+        _replyFilled = 0;
+        _chunkDataRemaining = 0;
+        Operation = null;
+    }
+
+    private void EndOfFile()
+    {
+        // The empty chunk ends the file; the board sends a status next, and the client's next byte starts a record.
+        _replyInProgress = Reply.None;
+        var rest = _expected.ToArray();
+        _expected.Clear();
+        _expected.Enqueue(Reply.Status);
+        foreach (var reply in rest.Where(r => r != Reply.Chunk))
+        {
+            _expected.Enqueue(reply);
+        }
+
+        _phase = Phase.Header;
+    }
+
+    private void StartRequest()
+    {
+        if (!WebReplRequest.TryRead(_header, out var request))
+        {
+            // Garbage: the firmware would act on it unpredictably; nothing is known to come back.
+            Operation = null;
+            return;
+        }
+
+        Requests++;
+        _currentName = request.FileName;
+        switch (request.Operation)
+        {
+            case WebReplOperation.PutFile:
+                _currentOp = "put";
+                _expected.Enqueue(Reply.Status);
+                _putRemaining = request.Size;
+                if (_putRemaining == 0)
+                {
+                    _expected.Enqueue(Reply.Status);
+                }
+                else
+                {
+                    _phase = Phase.PutData;
+                }
+
+                break;
+            case WebReplOperation.GetFile:
+                _currentOp = "get";
+                _expected.Enqueue(Reply.Status);
+                _phase = Phase.GetData;
+                break;
+            default:
+                _currentOp = "version";
+                _currentName = null;
+                _expected.Enqueue(Reply.Version);
+                break;
+        }
+    }
+
+    private string? _currentOp;
+    private string? _currentName;
+
+    private void UpdateOperation() =>
+        Operation = IsIdle ? null : _currentOp is null ? "request" : _currentName is null ? _currentOp : new StringBuilder(_currentOp).Append(" '").Append(_currentName).Append('\'').ToString();
+}

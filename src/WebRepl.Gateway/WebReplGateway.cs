@@ -1,0 +1,308 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using WebRepl.Gateway.Hosting;
+using WebRepl.Gateway.Security;
+using WebRepl.Gateway.Sessions;
+using WebRepl.Transport;
+
+namespace WebRepl.Gateway;
+
+/// <summary>
+/// The WebREPL gateway: an ASP.NET Core (Kestrel) server that forwards <c>ws(s)://GATEWAY/ws://BOARD:8266</c>
+/// and <c>/boards/NAME</c> to boards, message by message, so that HTTPS pages (which cannot open <c>ws://</c>)
+/// and several clients at once (a board accepts one) can use a board. It also answers <c>GET /healthz</c> and
+/// <c>GET /api/sessions</c>, and serves the static pages of its web root at <c>/</c>.
+/// <code>
+///  browser / webrepl ──ws(s)──► Kestrel ─► origin check ─► target check ─► BoardSession ──ws──► board
+///                                 ├─ /healthz, /api/sessions              (shared by clients)
+///                                 └─ static files (wwwroot)
+/// </code>
+/// </summary>
+public sealed partial class WebReplGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SessionRegistry _sessions;
+    private readonly CancellationTokenSource _stopping;
+    private readonly X509Certificate2? _certificate;
+    private int _disposed;
+
+    private WebReplGateway(
+        WebApplication app,
+        SessionRegistry sessions,
+        CancellationTokenSource stopping,
+        X509Certificate2? certificate,
+        IReadOnlyList<Uri> urls,
+        IReadOnlyDictionary<string, WebReplTarget> boards,
+        string targetsDescription,
+        string originsDescription,
+        bool certificateGenerated,
+        string? certificatePath)
+    {
+        _app = app;
+        _sessions = sessions;
+        _stopping = stopping;
+        _certificate = certificate;
+        Urls = urls;
+        Boards = boards;
+        AllowedTargetsDescription = targetsDescription;
+        AllowedOriginsDescription = originsDescription;
+        CertificateGenerated = certificateGenerated;
+        CertificatePath = certificatePath;
+        CertificateFingerprint = certificate is null ? null : GatewayCertificates.Fingerprint(certificate);
+    }
+
+    /// <summary>Where the gateway listens: <c>http://</c> or <c>https://</c> URLs with the real ports (also for port 0).</summary>
+    public IReadOnlyList<Uri> Urls { get; }
+
+    /// <summary>The WebSocket base URLs (<c>ws://</c> or <c>wss://</c>): append <c>/ws://HOST:PORT</c> or <c>/boards/NAME</c>.</summary>
+    public IReadOnlyList<string> WebSocketUrls => [.. Urls.Select(u => (u.Scheme == "https" ? "wss://" : "ws://") + u.Authority)];
+
+    /// <summary>The named boards.</summary>
+    public IReadOnlyDictionary<string, WebReplTarget> Boards { get; }
+
+    /// <summary>The TLS certificate's SHA-256 fingerprint, when TLS is on.</summary>
+    public string? CertificateFingerprint { get; }
+
+    /// <summary>True when a self-signed certificate was generated at this start (not read from the cache).</summary>
+    public bool CertificateGenerated { get; }
+
+    /// <summary>Where the self-signed certificate is cached.</summary>
+    public string? CertificatePath { get; }
+
+    /// <summary>What targets are allowed, in words.</summary>
+    public string AllowedTargetsDescription { get; }
+
+    /// <summary>What origins are allowed, in words.</summary>
+    public string AllowedOriginsDescription { get; }
+
+    /// <summary>The board sessions now.</summary>
+    public IReadOnlyList<SessionInfo> Sessions => _sessions.Describe();
+
+    /// <summary>Checks the options, starts Kestrel and returns once it listens.</summary>
+    /// <exception cref="GatewayConfigurationException">A bad option (rule, origin, named board, TLS choice).</exception>
+    /// <exception cref="GatewayStartException">The port is in use, or a certificate cannot be read.</exception>
+    public static async Task<WebReplGateway> StartAsync(GatewayOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var targets = TargetPolicy.Create(options.AllowedTargets);
+        var origins = new OriginPolicy(options.AllowedOrigins);
+        var boards = ParseBoards(options.Boards);
+        var logger = options.LoggerFactory.CreateLogger<WebReplGateway>();
+
+        X509Certificate2? certificate = null;
+        bool generated = false;
+        string? certificatePath = null;
+        if (options.Tls is { } tls)
+        {
+            certificate = GatewayCertificates.Load(tls, options.Listen, out generated, out certificatePath);
+        }
+
+        string? webRoot = options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Services.AddSingleton(options.LoggerFactory);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddRoutingCore();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            foreach (var endPoint in options.Listen)
+            {
+                kestrel.Listen(endPoint, listen =>
+                {
+                    // HTTP/1.1 only: a WebSocket is then always an upgraded HTTP/1.1 request, whatever the browser.
+                    listen.Protocols = HttpProtocols.Http1;
+                    if (certificate is not null)
+                    {
+                        listen.UseHttps(certificate);
+                    }
+                });
+            }
+        });
+
+        var app = builder.Build();
+        var sessions = new SessionRegistry(options, logger);
+        var stopping = new CancellationTokenSource();
+        var endpoint = new ForwardingEndpoint(options, targets, origins, boards, sessions, logger, stopping.Token);
+        app.Use(async (context, next) =>
+        {
+            string path = context.Request.Path.Value ?? "/";
+            if (ForwardingEndpoint.Matches(context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? path))
+            {
+                await endpoint.HandleAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            if (HttpMethods.IsGet(context.Request.Method) && path == "/healthz")
+            {
+                await context.Response.WriteAsJsonAsync(new Health("ok", sessions.Count), context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            if (HttpMethods.IsGet(context.Request.Method) && path == "/api/sessions")
+            {
+                await context.Response.WriteAsJsonAsync(sessions.Describe(), context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+
+        // The static pages (a browser terminal at /, an Edrys module at /edrys/) come from the web root.
+        if (Directory.Exists(webRoot))
+        {
+            var files = new PhysicalFileProvider(Path.GetFullPath(webRoot));
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        }
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsAddressInUse(ex) || IsAddressInUse(ex.InnerException))
+        {
+            await DisposeAfterFailureAsync(app, sessions, stopping, certificate).ConfigureAwait(false);
+            var endPoint = options.Listen[0];
+            throw new GatewayStartException(
+                $"Port {endPoint.Port} on {endPoint.Address} is in use (another gateway or the Python proxy?). Choose another with --port, or 0 for any free port.", ex);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidOperationException)
+        {
+            await DisposeAfterFailureAsync(app, sessions, stopping, certificate).ConfigureAwait(false);
+            throw new GatewayStartException($"Cannot listen on {string.Join(", ", options.Listen)}: {ex.Message} Check --bind and --port.", ex);
+        }
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var urls = addresses.Select(a => new Uri(a)).ToList();
+        foreach (var url in urls)
+        {
+            origins.AddOwn(url.Scheme, OwnHosts(url), url.Port);
+            LogListening(logger, url.ToString());
+        }
+
+        return new WebReplGateway(app, sessions, stopping, certificate, urls, boards, targets.Describe(), origins.Describe(), generated, certificatePath);
+    }
+
+    /// <summary>Closes every session (clients get code 1001 and a reason), then stops Kestrel.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _sessions.CloseAllAsync(CloseReason.GoingAway, "the gateway is stopping").ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            await _app.StopAsync(timeout.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _sessions.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+        _certificate?.Dispose();
+    }
+
+    private static bool IsAddressInUse(Exception? ex) =>
+        ex is Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse };
+
+    private static async Task DisposeAfterFailureAsync(WebApplication app, SessionRegistry sessions, CancellationTokenSource stopping, X509Certificate2? certificate)
+    {
+        await app.DisposeAsync().ConfigureAwait(false);
+        await sessions.DisposeAsync().ConfigureAwait(false);
+        stopping.Dispose();
+        certificate?.Dispose();
+    }
+
+    private static void Validate(GatewayOptions options)
+    {
+        if (options.Listen.Count == 0)
+        {
+            throw new GatewayConfigurationException("The gateway needs an address to listen on.");
+        }
+
+        if (options.MaxSessions < 1 || options.MaxClientsPerSession < 1)
+        {
+            throw new GatewayConfigurationException("--max-sessions and --max-clients must be at least 1.");
+        }
+
+        if (options.MaxMessageBytes < 1024)
+        {
+            throw new GatewayConfigurationException("--max-message must be at least 1024 bytes (a WebREPL request record alone is 82).");
+        }
+
+        if (options.IdleTimeout < TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero || options.ClientSendTimeout <= TimeSpan.Zero || options.TransferStallTimeout <= TimeSpan.Zero)
+        {
+            throw new GatewayConfigurationException("Timeouts must be positive (the idle timeout may be 0: none).");
+        }
+    }
+
+    private static Dictionary<string, WebReplTarget> ParseBoards(IReadOnlyDictionary<string, string> boards)
+    {
+        var parsed = new Dictionary<string, WebReplTarget>(StringComparer.Ordinal);
+        foreach (var (name, url) in boards)
+        {
+            if (string.IsNullOrWhiteSpace(name) || name.AsSpan().IndexOfAny("/?#% ") >= 0)
+            {
+                throw new GatewayConfigurationException($"'{name}' is not a board name: use letters, digits, '-', '_' or '.' (it becomes the path /boards/NAME).");
+            }
+
+            if (!WebReplTarget.TryParse(url, out var target, out string? error))
+            {
+                throw new GatewayConfigurationException($"The board '{name}': {error}");
+            }
+
+            parsed[name] = target;
+        }
+
+        return parsed;
+    }
+
+    /// <summary>The names a browser may use for this gateway: never the request's Host header (DNS rebinding), only what this machine is.</summary>
+    private static HashSet<string> OwnHosts(Uri url)
+    {
+        var hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost", "127.0.0.1", "::1", url.Host.Trim('[', ']') };
+        try
+        {
+            string name = Dns.GetHostName();
+            hosts.Add(name);
+            if (IPAddress.TryParse(url.Host.Trim('[', ']'), out var bound) && (bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any)))
+            {
+                foreach (var address in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                    .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(a => a.Address))
+                {
+                    hosts.Add(address.ToString());
+                }
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or System.Net.NetworkInformation.NetworkInformationException)
+        {
+            // Without these names the gateway is still reachable as localhost and by its address.
+        }
+
+        return hosts;
+    }
+
+    private sealed record Health(string Status, int Sessions);
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Gateway listening on {Url}")]
+    private static partial void LogListening(ILogger logger, string url);
+}
