@@ -736,44 +736,19 @@ internal sealed partial class BoardSession
                 await previous.WaitAsync(_stop.Token).ConfigureAwait(false);
             }
 
-            WebSocketFrame first = default;
-            for (int attempt = 0; ; attempt++)
+            var board = await ConnectBoardAsync().ConfigureAwait(false);
+            LogConnected(_logger, BoardText, _address?.ToString() ?? Target.Host);
+            var frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+            for (int attempt = 0; frame.Type == WebSocketFrameType.Close && frame.CloseStatus is null && attempt < 10 && Interlocked.Read(ref _bytesToBoard) == 0 && _registry.ReleasedRecently(Key); attempt++)
             {
-                var board = await WebSocketConnection.ConnectAsync(
-                    Target,
-                    new WebSocketConnectOptions
-                    {
-                        ConnectTimeout = _options.ConnectTimeout,
-                        ConnectAddress = _address,
-                        ReceiveBufferSize = 4096,
-                        MaxFrameBytes = Math.Max(_options.MaxMessageBytes, 1 << 20),
-                    },
-                    _stop.Token).ConfigureAwait(false);
-                first = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
-                if (first.Type == WebSocketFrameType.Close && attempt < 10 && _registry.ReleasedRecently(Key))
-                {
-                    // A board takes a moment to let go of the previous session's connection, and refuses the
-                    // next one until then.
-                    await board.DisposeAsync().ConfigureAwait(false);
-                    await Task.Delay(100, _stop.Token).ConfigureAwait(false);
-                    continue;
-                }
-
-                lock (_gate)
-                {
-                    _board = board;
-                    if (_state == SessionState.Connecting)
-                    {
-                        _state = SessionState.LoggingIn;
-                    }
-                }
-
-                break;
+                // A board takes a moment to let go of the previous session's connection and refuses the next
+                // one until then (it handshakes, then closes). Nothing was sent yet: connect again.
+                await Task.Delay(100, _stop.Token).ConfigureAwait(false);
+                await board.DisposeAsync().ConfigureAwait(false);
+                board = await ConnectBoardAsync().ConfigureAwait(false);
+                frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
             }
 
-            _connected.TrySetResult();
-            LogConnected(_logger, BoardText, _address?.ToString() ?? Target.Host);
-            var frame = first;
             while (true)
             {
                 if (frame.Type == WebSocketFrameType.Close)
@@ -806,7 +781,7 @@ internal sealed partial class BoardSession
                     await OnBoardBinaryAsync(frame).ConfigureAwait(false);
                 }
 
-                frame = await _board!.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+                frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -833,6 +808,31 @@ internal sealed partial class BoardSession
         {
             await CleanUpAsync(code, reason).ConfigureAwait(false);
         }
+    }
+
+    private async Task<WebSocketConnection> ConnectBoardAsync()
+    {
+        var board = await WebSocketConnection.ConnectAsync(
+            Target,
+            new WebSocketConnectOptions
+            {
+                ConnectTimeout = _options.ConnectTimeout,
+                ConnectAddress = _address,
+                ReceiveBufferSize = 4096,
+                MaxFrameBytes = Math.Max(_options.MaxMessageBytes, 1 << 20),
+            },
+            _stop.Token).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _board = board;
+            if (_state == SessionState.Connecting)
+            {
+                _state = SessionState.LoggingIn;
+            }
+        }
+
+        _connected.TrySetResult();
+        return board;
     }
 
     private async Task OnBoardTextAsync(WebSocketFrame frame)
@@ -899,8 +899,9 @@ internal sealed partial class BoardSession
             _transfer.OnBoardBytes(frame.Payload.Span);
             Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
             idle = _transfer.IsIdle;
-            // Before login the board sends no binary; after, replies belong to the client whose request it is.
-            receiver = _abandoned ? null : _owner ?? _lastOwner;
+            // Replies belong to the client whose request it is; anything else (a board does not send binary
+            // unasked) goes to the last requester, or to the client that opened the session.
+            receiver = _abandoned ? null : _owner ?? _lastOwner ?? (_opener is { } opener && _clients.Contains(opener) ? opener : null);
             if (_abandoned)
             {
                 if (idle)
