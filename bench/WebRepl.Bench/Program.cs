@@ -14,6 +14,7 @@ internal static class Program
     private static readonly (string Name, string Description, Func<BenchSettings, CancellationToken, Task<int>> Run)[] Suites =
     [
         ("core", "client echo latency and file transfer against WebReplServer on loopback", CoreSuite.RunAsync),
+        ("board", "virtual board: start to ready, memory (.NET + Node.js), REPL exec round trip", BoardSuite.RunAsync),
     ];
 
     private static async Task<int> Main(string[] args)
@@ -127,7 +128,7 @@ internal static class Program
         }
     }
 
-    private static bool IsOptimized()
+    internal static bool IsOptimized()
     {
         var attribute = (DebuggableAttribute?)Attribute.GetCustomAttribute(typeof(Program).Assembly, typeof(DebuggableAttribute));
         return attribute is null || !attribute.IsJITOptimizerDisabled;
