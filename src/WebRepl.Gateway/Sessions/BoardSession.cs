@@ -689,6 +689,12 @@ internal sealed partial class BoardSession
 
     private async Task CloseBoardAsync(int? status, string reason)
     {
+        if (_board is null)
+        {
+            // Still connecting: finish connecting, so that the board gets a proper close frame with the status.
+            await _connected.Task.WaitAsync(_options.ConnectTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         var board = _board;
         lock (_gate)
         {

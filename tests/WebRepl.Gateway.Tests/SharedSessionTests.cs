@@ -1,0 +1,208 @@
+using System.Net.Http;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using WebRepl.Gateway.Tests.Support;
+using WebRepl.Protocol;
+using WebRepl.Transport;
+
+namespace WebRepl.Gateway.Tests;
+
+/// <summary>Several clients on one board: joining, viewing, the password, transfers, leaving.</summary>
+public sealed class SharedSessionTests
+{
+    [Fact]
+    public async Task TwoClientsAndViewer_ShareOneBoardConnection()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+
+        await using var first = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        // A joiner is asked for the password by the gateway, exactly as a board asks.
+        await using var second = await RawClient.ConnectAsync(gateway.Forward(board.Url), cts.Token);
+        Assert.Equal("Password: ", Encoding.ASCII.GetString(await second.ReadTextUntilAsync("Password: ", cts.Token)));
+        await second.SendAsync(Encoding.ASCII.GetBytes(TestBoard.Password + "\r"), WebSocketFrameType.Text, true, cts.Token);
+        Assert.Equal("\r\nWebREPL connected\r\n>>> ", Encoding.ASCII.GetString(await second.ReadTextUntilAsync(">>> ", cts.Token)));
+        await using var viewer = await RawClient.LoginAsync(gateway.Forward(board.Url, "?view"), cts.Token);
+
+        // Each line from a different client; every client (the viewer too) sees every echo, and the viewer's
+        // input never reaches the board.
+        var all = new[] { first, second, viewer };
+        foreach (var (sender, line) in new[] { (first, "one\r"), (second, "two\r"), (viewer, "VIEWER\r"), (first, "three\r") })
+        {
+            await sender.SendAsync(Encoding.ASCII.GetBytes(line), WebSocketFrameType.Text, true, cts.Token);
+            if (sender != viewer)
+            {
+                foreach (var client in all)
+                {
+                    Assert.Equal(line, Encoding.ASCII.GetString(await client.ReadTextUntilAsync(line, cts.Token)));
+                }
+            }
+        }
+
+        Assert.Empty(board.Console.Notices); // the board never saw a second connection
+        var session = Assert.Single(gateway.Gateway.Sessions);
+        Assert.Equal(3, session.Clients.Count);
+        Assert.Single(session.Clients, c => c.Viewer);
+    }
+
+    [Fact]
+    public async Task Joiner_WrongPassword_AccessDenied_OthersUnaffected()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await using var first = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+
+        var denied = await Assert.ThrowsAsync<WebReplAuthenticationException>(
+            () => WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), "wrong", cancellationToken: cts.Token));
+        Assert.Contains("Access denied", denied.Message, StringComparison.Ordinal);
+        await using var viewerTry = await RawClient.ConnectAsync(gateway.Forward(board.Url, "?view"), cts.Token);
+        await viewerTry.ReadTextUntilAsync("Password: ", cts.Token);
+        await viewerTry.SendAsync("secre\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        Assert.Contains("Access denied", Encoding.ASCII.GetString(await viewerTry.ReadTextUntilAsync("Access denied", cts.Token)), StringComparison.Ordinal);
+        Assert.Equal(1008, (await viewerTry.ReadCloseAsync(cts.Token)).CloseStatus);
+
+        Assert.Equal(new WebReplVersion(1, 24, 1), await first.GetVersionAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task JoinerWhileOpenerLogsIn_CheckedOnceTheBoardAccepts()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+
+        await using var opener = await RawClient.ConnectAsync(gateway.Forward(board.Url), cts.Token);
+        await opener.ReadTextUntilAsync("Password: ", cts.Token);
+        await using var joiner = await RawClient.ConnectAsync(gateway.Forward(board.Url), cts.Token);
+        await joiner.ReadTextUntilAsync("Password: ", cts.Token);
+        await joiner.SendAsync(Encoding.ASCII.GetBytes(TestBoard.Password + "\r"), WebSocketFrameType.Text, true, cts.Token);
+        await opener.SendAsync(Encoding.ASCII.GetBytes(TestBoard.Password + "\r"), WebSocketFrameType.Text, true, cts.Token);
+        await opener.ReadTextUntilAsync(">>> ", cts.Token);
+        await joiner.ReadTextUntilAsync("WebREPL connected\r\n>>> ", cts.Token);
+    }
+
+    [Fact]
+    public async Task ConcurrentTransfersAndTyping_NotCorrupted()
+    {
+        using var cts = TestTimeout.Start(60);
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        byte[] putData = RandomNumberGenerator.GetBytes(300_000);
+        byte[] getData = RandomNumberGenerator.GetBytes(200_000);
+        await File.WriteAllBytesAsync(Path.Combine(board.Root, "get.bin"), getData, cts.Token);
+
+        await using var a = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+        await using var b = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+        await using var c = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+
+        var typing = Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await c.SendAsync(Encoding.ASCII.GetBytes($"k{i} "), WebSocketFrameType.Text, true, cts.Token);
+                await Task.Yield();
+            }
+        }, cts.Token);
+        var got = new MemoryStream();
+        var versions = Task.Run(async () =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                Assert.Equal(new WebReplVersion(1, 24, 1), await b.GetVersionAsync(cts.Token));
+            }
+
+            await b.GetFileAsync("get.bin", got, cancellationToken: cts.Token);
+        }, cts.Token);
+        await a.PutFileAsync(new MemoryStream(putData), "put.bin", cancellationToken: cts.Token);
+        await Task.WhenAll(typing, versions);
+
+        Assert.Equal(putData, await File.ReadAllBytesAsync(Path.Combine(board.Root, "put.bin"), cts.Token));
+        Assert.Equal(getData, got.ToArray());
+    }
+
+    [Fact]
+    public async Task ClientsLeaving_OthersGoOn_LastClosesBoard()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        var a = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+        var b = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+
+        await a.DisposeAsync(); // the opener leaves
+        Assert.Equal(new WebReplVersion(1, 24, 1), await b.GetVersionAsync(cts.Token));
+        Assert.True(board.Server.HasSession);
+
+        await b.DisposeAsync();
+        while (board.Server.HasSession || gateway.Gateway.Sessions.Count > 0)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+    }
+
+    [Fact]
+    public async Task OwnerLeavesMidGet_GatewayFinishesIt_OthersGoOn()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await File.WriteAllBytesAsync(Path.Combine(board.Root, "long.bin"), new byte[100_000], cts.Token);
+        await using var other = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+
+        var leaver = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await leaver.SendAsync(new WebReplRequest(WebReplOperation.GetFile, 0, "long.bin").ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        await leaver.SendAsync(new byte[] { 0 }, WebSocketFrameType.Binary, true, cts.Token);
+        var frame = await leaver.ReceiveAsync(cts.Token);
+        Assert.Equal(WebSocketFrameType.Binary, frame.Type);
+        leaver.Abort();
+        await leaver.DisposeAsync();
+
+        // The other client's request waits until the gateway has drained the GET, then goes through.
+        Assert.Equal(new WebReplVersion(1, 24, 1), await other.GetVersionAsync(cts.Token));
+        Assert.Contains(gateway.Logs.Entries, e => e.EventId.Id == 319);
+    }
+
+    [Fact]
+    public async Task Exclusive_SecondClientRefused()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(o => o with { Exclusive = true }, cts.Token);
+        await using var first = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await using var second = await RawClient.ConnectAsync(gateway.Forward(board.Url), cts.Token);
+        var close = await second.ReadCloseAsync(cts.Token);
+        Assert.Equal(1013, close.CloseStatus);
+        Assert.Contains("--exclusive", close.CloseReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthAndSessionsApi_ReportBoardsClientsAndBytes()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await using var client = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await using var viewer = await RawClient.LoginAsync(gateway.Forward(board.Url, "?view"), cts.Token);
+        using var http = new HttpClient { BaseAddress = gateway.Url };
+
+        using var health = JsonDocument.Parse(await http.GetStringAsync("/healthz", cts.Token));
+        Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
+        Assert.Equal(1, health.RootElement.GetProperty("sessions").GetInt32());
+
+        using var sessions = JsonDocument.Parse(await http.GetStringAsync("/api/sessions", cts.Token));
+        var session = Assert.Single(sessions.RootElement.EnumerateArray());
+        Assert.Equal($"ws://127.0.0.1:{board.Port}/", session.GetProperty("board").GetString());
+        Assert.Equal("logged-in", session.GetProperty("state").GetString());
+        Assert.True(session.GetProperty("bytesToBoard").GetInt64() > 0);
+        Assert.True(session.GetProperty("bytesFromBoard").GetInt64() > 0);
+        Assert.True(session.TryGetProperty("since", out _));
+        var clients = session.GetProperty("clients").EnumerateArray().ToList();
+        Assert.Equal(2, clients.Count);
+        Assert.Contains(clients, c => c.GetProperty("viewer").GetBoolean());
+        Assert.All(clients, c => Assert.True(c.GetProperty("bytesOut").GetInt64() > 0));
+    }
+}
