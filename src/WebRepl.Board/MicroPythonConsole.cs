@@ -145,7 +145,7 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
     {
         try
         {
-            return await NodeHost.StartAsync(_options.NodePath, _hostScript, _root, _logger, output => PrintAsync(output, CancellationToken.None), () => BoardReset?.Invoke(), _options.StartTimeout, cancellationToken)
+            return await NodeHost.StartAsync(_options.NodePath, _hostScript, _root, _options.MaxMemoryMB, _logger, output => PrintAsync(output, CancellationToken.None), () => BoardReset?.Invoke(), _options.StartTimeout, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)

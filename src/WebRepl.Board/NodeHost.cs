@@ -69,7 +69,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
     /// <summary>Starts the host and waits until the interpreter is ready.</summary>
     public static async Task<(NodeHost Host, HostReady Ready)> StartAsync(
-        string nodePath, string hostScript, string root, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, Action onBoardReset, TimeSpan timeout, CancellationToken cancellationToken)
+        string nodePath, string hostScript, string root, int maxMemoryMB, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, Action onBoardReset, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(nodePath)
         {
@@ -83,6 +83,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
         start.ArgumentList.Add(hostScript);
         start.ArgumentList.Add("--root");
         start.ArgumentList.Add(root);
+        start.ArgumentList.Add("--max-memory-mb");
+        start.ArgumentList.Add(maxMemoryMB.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {nodePath}.");
         var host = new NodeHost(process, logger, onOutput, onBoardReset);
         try

@@ -86,6 +86,11 @@ public sealed partial class VirtualBoard : IAsyncDisposable
             throw new VirtualBoardException($"A WebREPL password has 1 to {WebReplClient.MaxPasswordLength} characters and no line end; choose another.");
         }
 
+        if (options.MaxMemoryMB is < 32 or > 4096)
+        {
+            throw new VirtualBoardException("The interpreter's memory cap must be from 32 to 4096 MB.");
+        }
+
         string hostScript = FindHostScript();
         await CheckNodeAsync(options.NodePath, cancellationToken).ConfigureAwait(false);
         string root = PrepareRoot(options.Root ?? VirtualBoardOptions.DefaultRoot);

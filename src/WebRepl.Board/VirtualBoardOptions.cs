@@ -19,6 +19,12 @@ public sealed record VirtualBoardOptions
     /// <summary>The Node.js executable (20 or newer).</summary>
     public string NodePath { get; init; } = "node";
 
+    /// <summary>
+    /// The cap, in MB, of the interpreter's WebAssembly memory; Python gets about half of it. WebAssembly memory
+    /// never shrinks, so this bounds the board's memory (32: Python has 16 MB, more than any real board).
+    /// </summary>
+    public int MaxMemoryMB { get; init; } = 32;
+
     /// <summary>How long the interpreter may take to start.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

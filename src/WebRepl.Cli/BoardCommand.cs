@@ -31,12 +31,18 @@ internal static class BoardCommand
             DefaultValueFactory = _ => "node",
             HelpName = "PATH",
         };
+        var memory = new Option<int>("--max-memory-mb")
+        {
+            Description = "The cap of the interpreter's memory in MB (Python gets about half); 32 to 4096.",
+            DefaultValueFactory = _ => 32,
+            HelpName = "MB",
+        };
         var command = new Command(
             "board",
             "Run a virtual MicroPython board: the real interpreter (WebAssembly, run by Node.js) behind WebREPL. " +
             "-p sets its password (one is generated otherwise). Ctrl-C stops it.")
         {
-            Options = { port, bind, root, node },
+            Options = { port, bind, root, node, memory },
         };
         command.SetAction((parse, ct) => guard(async () =>
         {
@@ -57,6 +63,7 @@ internal static class BoardCommand
                 Password = parse.GetValue(password),
                 Root = parse.GetValue(root),
                 NodePath = parse.GetValue(node)!,
+                MaxMemoryMB = parse.GetValue(memory),
                 LoggerFactory = new StderrLoggerFactory(context.Error, LogLevel.Information),
             };
             return await RunAsync(context, options, ct);
