@@ -127,6 +127,7 @@ internal sealed partial class WebReplCli
 
         AddReplCommands(root);
         root.Subcommands.Add(BoardCommand.Create(_context, _password, GuardAsync));
+        root.Subcommands.Add(GatewayCommand.Create(_context, _password, GuardAsync));
         return root;
     }
 

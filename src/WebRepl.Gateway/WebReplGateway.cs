@@ -118,6 +118,8 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         builder.Services.AddSingleton(options.LoggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddRoutingCore();
+        // A library: the program that hosts the gateway owns Ctrl-C and SIGTERM, not ASP.NET Core's console lifetime.
+        builder.Services.AddSingleton<IHostLifetime, HostedByCaller>();
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -302,6 +304,13 @@ public sealed partial class WebReplGateway : IAsyncDisposable
     }
 
     private sealed record Health(string Status, int Sessions);
+
+    private sealed class HostedByCaller : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Gateway listening on {Url}")]
     private static partial void LogListening(ILogger logger, string url);

@@ -1,0 +1,246 @@
+using System.CommandLine;
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using WebRepl.Board;
+using WebRepl.Gateway;
+
+namespace WebRepl.Cli;
+
+/// <summary><c>webrepl gateway</c>: forwards ws(s)://GATEWAY/ws://BOARD:PORT to boards (the Edrys proxy, done right).</summary>
+internal static class GatewayCommand
+{
+    public static Command Create(CliContext context, Option<string?> password, Func<Func<Task<int>>, Task<int>> guard)
+    {
+        var port = new Option<int?>("--port") { Description = $"The port (default {GatewayOptions.DefaultPort}; 0: any free port)." };
+        var bind = new Option<string?>("--bind")
+        {
+            Description = "The address to listen on (default 127.0.0.1; 'localhost' for 127.0.0.1 and ::1). Other machines reach the gateway only through a non-loopback address.",
+            HelpName = "ADDRESS",
+        };
+        var boards = new Option<string[]>("--board")
+        {
+            Description = "A named board: NAME=ws://HOST:PORT (repeatable), reached at /boards/NAME.",
+            HelpName = "NAME=URL",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var config = new Option<string?>("--config")
+        {
+            Description = "A JSON settings file (see README, 'Gateway'); options given here override it.",
+            HelpName = "FILE",
+        };
+        var virtualBoard = new Option<bool>("--virtual-board") { Description = "Also start a virtual MicroPython board, named 'virtual' (-p sets its password)." };
+        var allowTarget = new Option<string[]>("--allow-target")
+        {
+            Description = "Allow targets: a CIDR block, ADDRESS[:PORT] or HOST[:PORT] (repeatable). Replaces the default: loopback, private and link-local addresses.",
+            HelpName = "RULE",
+        };
+        var allowOrigin = new Option<string[]>("--allow-origin")
+        {
+            Description = "Allow browser pages from this origin, e.g. https://edrys-labs.github.io (repeatable; 'null' for sandboxed frames, '*' for any).",
+            HelpName = "ORIGIN",
+        };
+        var cert = new Option<string?>("--cert") { Description = "TLS certificate (PEM): serve wss:// and https://.", HelpName = "PEM" };
+        var key = new Option<string?>("--key") { Description = "The certificate's private key (PEM, unencrypted).", HelpName = "PEM" };
+        var selfSigned = new Option<bool>("--self-signed") { Description = "TLS with a generated self-signed certificate (cached; its fingerprint is printed)." };
+        var exclusive = new Option<bool>("--exclusive") { Description = "One client per board, as a board itself: a second client is refused instead of joining." };
+        var maxSessions = new Option<int?>("--max-sessions") { Description = "Boards connected at once (default 100).", HelpName = "N" };
+        var maxClients = new Option<int?>("--max-clients") { Description = "Clients sharing one board (default 32).", HelpName = "N" };
+        var maxMessage = new Option<int?>("--max-message") { Description = "The largest message a client may send, in bytes (default 1048576).", HelpName = "BYTES" };
+        var idle = new Option<double?>("--idle-timeout") { Description = "Close a session after this many seconds without a message (default 3600; 0: never).", HelpName = "SECONDS" };
+        var verbose = new Option<bool>("--verbose") { Description = "Log more (debug level). Terminal data and passwords are never logged." };
+
+        var command = new Command(
+            "gateway",
+            "Run a WebREPL gateway: ws(s)://GATEWAY/ws://HOST:PORT forwards to the board at ws://HOST:PORT, so that HTTPS pages " +
+            "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
+            "browser origins checked. Ctrl-C stops it.")
+        {
+            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, exclusive, maxSessions, maxClients, maxMessage, idle, verbose },
+        };
+
+        command.SetAction((parse, ct) => guard(async () =>
+        {
+            var file = parse.GetValue(config) is { } path ? Load(() => GatewayConfigFile.Load(path)) : new GatewayConfigFile();
+            var named = new Dictionary<string, string>(file.Boards, StringComparer.Ordinal);
+            foreach (string entry in parse.GetValue(boards) ?? [])
+            {
+                int equals = entry.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    throw CliException.Usage($"--board takes NAME=URL (e.g. lab1=ws://192.168.2.197:8266), not '{entry}'.");
+                }
+
+                named[entry[..equals]] = entry[(equals + 1)..];
+            }
+
+            GatewayTlsOptions? tls = file.Tls;
+            if (parse.GetValue(cert) is not null || parse.GetValue(key) is not null || parse.GetValue(selfSigned))
+            {
+                tls = new GatewayTlsOptions { CertificatePath = parse.GetValue(cert), KeyPath = parse.GetValue(key), SelfSigned = parse.GetValue(selfSigned) };
+            }
+
+            var logging = new GatewayLoggerFactory(new StderrLoggerFactory(context.Error, parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information));
+            var options = new GatewayOptions
+            {
+                Listen = Load(() => GatewayConfigFile.ParseListen(parse.GetValue(bind) ?? file.Bind ?? "127.0.0.1", parse.GetValue(port) ?? file.Port ?? GatewayOptions.DefaultPort)),
+                Boards = named,
+                AllowedTargets = [.. file.AllowTargets, .. parse.GetValue(allowTarget) ?? []],
+                AllowedOrigins = [.. file.AllowOrigins, .. parse.GetValue(allowOrigin) ?? []],
+                Exclusive = parse.GetValue(exclusive) || (file.Exclusive ?? false),
+                Tls = tls,
+                MaxSessions = parse.GetValue(maxSessions) ?? file.MaxSessions ?? GatewayOptions.Default.MaxSessions,
+                MaxClientsPerSession = parse.GetValue(maxClients) ?? file.MaxClients ?? GatewayOptions.Default.MaxClientsPerSession,
+                MaxMessageBytes = parse.GetValue(maxMessage) ?? file.MaxMessageBytes ?? GatewayOptions.Default.MaxMessageBytes,
+                IdleTimeout = (parse.GetValue(idle) ?? file.IdleTimeoutSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : GatewayOptions.Default.IdleTimeout,
+                LoggerFactory = logging,
+            };
+            return await RunAsync(context, options, parse.GetValue(virtualBoard), parse.GetValue(password), ct);
+        }));
+        return command;
+    }
+
+    private static T Load<T>(Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (GatewayConfigurationException ex)
+        {
+            throw CliException.Usage(ex.Message);
+        }
+    }
+
+    private static async Task<int> RunAsync(CliContext context, GatewayOptions options, bool startVirtualBoard, string? password, CancellationToken cancellationToken)
+    {
+        // Ctrl-C and SIGTERM stop the gateway cleanly: sessions are closed with a reason, then the board.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        cancellationToken = stop.Token;
+        VirtualBoard? board = null;
+        try
+        {
+            if (startVirtualBoard)
+            {
+                board = await VirtualBoard.StartAsync(
+                    new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = password, LoggerFactory = options.LoggerFactory },
+                    cancellationToken);
+                options = options with { Boards = new Dictionary<string, string>(options.Boards) { ["virtual"] = board.Url } };
+            }
+
+            WebReplGateway gateway;
+            try
+            {
+                gateway = await WebReplGateway.StartAsync(options, cancellationToken);
+            }
+            catch (GatewayConfigurationException ex)
+            {
+                throw CliException.Usage(ex.Message);
+            }
+            catch (GatewayStartException ex)
+            {
+                throw new CliException(ex.Message, ExitCodes.LocalError);
+            }
+
+            await using (gateway)
+            {
+                await context.Out.WriteLineAsync(Banner(gateway, options, board));
+                await context.Out.FlushAsync(cancellationToken);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    await context.Error.WriteLineAsync("Stopping the gateway: closing sessions.");
+                }
+            }
+        }
+        catch (VirtualBoardException ex)
+        {
+            throw new CliException(ex.Message, ExitCodes.LocalError);
+        }
+        finally
+        {
+            if (board is not null)
+            {
+                await board.DisposeAsync();
+            }
+        }
+
+        return ExitCodes.Success;
+
+        void Stop(PosixSignalContext signal)
+        {
+            signal.Cancel = true;
+            stop.Cancel();
+        }
+    }
+
+    private static string Banner(WebReplGateway gateway, GatewayOptions options, VirtualBoard? board)
+    {
+        string ws = gateway.WebSocketUrls[0];
+        var lines = new List<string> { "WebREPL gateway ready" };
+        lines.AddRange(gateway.WebSocketUrls.Select((u, i) => $"  {(i == 0 ? "listening" : "         "),-10}{u}/"));
+        lines.Add($"  {"forward",-10}{ws}/ws://HOST:8266  ->  ws://HOST:8266  (or /wss://...)");
+        foreach (var (name, target) in gateway.Boards.OrderBy(b => b.Key, StringComparer.Ordinal))
+        {
+            lines.Add($"  {"board",-10}{ws}/boards/{name}  ->  {target}");
+        }
+
+        lines.Add($"  {"targets",-10}{gateway.AllowedTargetsDescription}");
+        lines.Add($"  {"origins",-10}{gateway.AllowedOriginsDescription}");
+        lines.Add($"  {"sessions",-10}{(options.Exclusive ? "exclusive: one client per board" : "shared: a second client joins (after the password); ?view joins read-only")}");
+        if (gateway.CertificateFingerprint is { } fingerprint)
+        {
+            lines.Add($"  {"TLS",-10}{(options.Tls?.SelfSigned == true ? "self-signed certificate" + (gateway.CertificateGenerated ? " (new)" : " (cached)") : "certificate")} SHA-256 {fingerprint}");
+            if (options.Tls?.SelfSigned == true)
+            {
+                lines.Add($"  {string.Empty,-10}open {gateway.Urls[0]}healthz once in the browser and accept the certificate; then pages can use {ws}/...");
+            }
+        }
+
+        if (board is not null)
+        {
+            lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {board.Password}{(board.PasswordGenerated ? " (generated; choose one with -p)" : string.Empty)}, files in {board.Root}");
+            lines.Add($"Connect:    webrepl -t {ws}/boards/virtual -p {board.Password} repl");
+        }
+        else
+        {
+            lines.Add($"Connect:    webrepl -t {ws}/ws://HOST:8266 repl");
+        }
+
+        lines.Add($"Sessions:   {gateway.Urls[0]}api/sessions");
+        lines.Add("Ctrl-C stops the gateway.");
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>The gateway's own log lines at the chosen level; ASP.NET Core's only from warnings up (its per-request lines are noise here).</summary>
+    private sealed class GatewayLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new AtLeast(inner.CreateLogger(categoryName), LogLevel.Warning) : inner.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        public void Dispose() => inner.Dispose();
+
+        private sealed class AtLeast(ILogger inner, LogLevel minimum) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => inner.BeginScope(state);
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && inner.IsEnabled(logLevel);
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    inner.Log(logLevel, eventId, state, exception, formatter);
+                }
+            }
+        }
+    }
+}

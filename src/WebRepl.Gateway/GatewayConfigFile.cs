@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Configuration;
+
+namespace WebRepl.Gateway;
+
+/// <summary>
+/// The gateway's settings from a JSON file (<c>appsettings.json</c> style), all under <c>"Gateway"</c>:
+/// <code>
+/// {
+///   "Gateway": {
+///     "Port": 8765, "Bind": "127.0.0.1",
+///     "Boards": { "lab1": "ws://192.168.2.197:8266" },
+///     "AllowTargets": [ "192.168.2.0/24" ],
+///     "AllowOrigins": [ "https://edrys-labs.github.io" ],
+///     "Exclusive": false,
+///     "Tls": { "Cert": "gateway.pem", "Key": "gateway.key", "SelfSigned": false },
+///     "MaxSessions": 100, "MaxClients": 32, "MaxMessageBytes": 1048576, "IdleTimeoutSeconds": 3600
+///   }
+/// }
+/// </code>
+/// Every key is optional; relative certificate paths are relative to the file.
+/// </summary>
+public sealed record GatewayConfigFile
+{
+    /// <summary>The port.</summary>
+    public int? Port { get; init; }
+
+    /// <summary>The listen address (an IP address, or <c>localhost</c> for 127.0.0.1 and ::1).</summary>
+    public string? Bind { get; init; }
+
+    /// <summary>Named boards.</summary>
+    public IReadOnlyDictionary<string, string> Boards { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Target allow-list entries.</summary>
+    public IReadOnlyList<string> AllowTargets { get; init; } = [];
+
+    /// <summary>Allowed browser origins.</summary>
+    public IReadOnlyList<string> AllowOrigins { get; init; } = [];
+
+    /// <summary>One client per board.</summary>
+    public bool? Exclusive { get; init; }
+
+    /// <summary>TLS settings (paths resolved against the file's folder).</summary>
+    public GatewayTlsOptions? Tls { get; init; }
+
+    /// <summary>See <see cref="GatewayOptions.MaxSessions"/>.</summary>
+    public int? MaxSessions { get; init; }
+
+    /// <summary>See <see cref="GatewayOptions.MaxClientsPerSession"/>.</summary>
+    public int? MaxClients { get; init; }
+
+    /// <summary>See <see cref="GatewayOptions.MaxMessageBytes"/>.</summary>
+    public int? MaxMessageBytes { get; init; }
+
+    /// <summary>See <see cref="GatewayOptions.IdleTimeout"/>, in seconds (0: none).</summary>
+    public double? IdleTimeoutSeconds { get; init; }
+
+    /// <summary>Reads a file.</summary>
+    /// <exception cref="GatewayConfigurationException">The file is missing, not JSON, or has a value of the wrong kind.</exception>
+    public static GatewayConfigFile Load(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new GatewayConfigurationException($"No such configuration file: '{path}'.");
+        }
+
+        IConfigurationSection section;
+        try
+        {
+            section = new ConfigurationBuilder().AddJsonFile(full, optional: false, reloadOnChange: false).Build().GetSection("Gateway");
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or IOException)
+        {
+            throw new GatewayConfigurationException($"'{path}' is not a valid JSON settings file: {ex.Message}", ex);
+        }
+
+        string folder = Path.GetDirectoryName(full)!;
+        var tls = section.GetSection("Tls");
+        return new GatewayConfigFile
+        {
+            Port = Number(section, "Port", path),
+            Bind = section["Bind"],
+            Boards = section.GetSection("Boards").GetChildren().ToDictionary(c => c.Key, c => c.Value ?? string.Empty, StringComparer.Ordinal),
+            AllowTargets = [.. section.GetSection("AllowTargets").GetChildren().Select(c => c.Value).OfType<string>()],
+            AllowOrigins = [.. section.GetSection("AllowOrigins").GetChildren().Select(c => c.Value).OfType<string>()],
+            Exclusive = Flag(section, "Exclusive", path),
+            Tls = tls.Exists()
+                ? new GatewayTlsOptions
+                {
+                    CertificatePath = tls["Cert"] is { } cert ? Path.GetFullPath(cert, folder) : null,
+                    KeyPath = tls["Key"] is { } key ? Path.GetFullPath(key, folder) : null,
+                    SelfSigned = Flag(tls, "SelfSigned", path) ?? false,
+                }
+                : null,
+            MaxSessions = Number(section, "MaxSessions", path),
+            MaxClients = Number(section, "MaxClients", path),
+            MaxMessageBytes = Number(section, "MaxMessageBytes", path),
+            IdleTimeoutSeconds = Number(section, "IdleTimeoutSeconds", path),
+        };
+    }
+
+    /// <summary>Parses a listen address: an IP address, or <c>localhost</c> (127.0.0.1 and ::1).</summary>
+    /// <exception cref="GatewayConfigurationException">Not an address.</exception>
+    public static IReadOnlyList<IPEndPoint> ParseListen(string bind, int port)
+    {
+        if (bind.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return port == 0
+                ? [new IPEndPoint(IPAddress.Loopback, 0)]
+                : [new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.IPv6Loopback, port)];
+        }
+
+        if (!IPAddress.TryParse(bind.Trim('[', ']'), out var address))
+        {
+            throw new GatewayConfigurationException($"--bind takes an IP address (127.0.0.1, ::1, 0.0.0.0) or 'localhost', not '{bind}'.");
+        }
+
+        if (port is < 0 or > 65535)
+        {
+            throw new GatewayConfigurationException("--port takes a number from 0 to 65535.");
+        }
+
+        return [new IPEndPoint(address, port)];
+    }
+
+    private static int? Number(IConfigurationSection section, string key, string path) =>
+        section[key] is not { } text ? null
+        : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value
+        : throw new GatewayConfigurationException($"'{path}': Gateway:{key} must be a whole number, not '{text}'.");
+
+    private static bool? Flag(IConfigurationSection section, string key, string path) =>
+        section[key] is not { } text ? null
+        : bool.TryParse(text, out bool value) ? value
+        : throw new GatewayConfigurationException($"'{path}': {section.Path}:{key} must be true or false, not '{text}'.");
+}
