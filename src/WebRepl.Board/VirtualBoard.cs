@@ -101,7 +101,7 @@ public sealed partial class VirtualBoard : IAsyncDisposable
             var server = new WebReplServer(
                 new WebReplServerOptions { Password = password, EndPoint = options.EndPoint, LoggerFactory = options.LoggerFactory },
                 board._console,
-                new DirectoryFileStore(root));
+                options.FileStore?.Invoke(root) ?? new DirectoryFileStore(root));
             try
             {
                 server.Start();

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using WebRepl.Device;
 
 namespace WebRepl.Board;
 
@@ -33,6 +34,14 @@ public sealed record VirtualBoardOptions
 
     /// <summary>How long the host may leave a ping unanswered before it is restarted (files are kept).</summary>
     public TimeSpan WatchdogTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Makes the store that WebREPL's PUT and GET use, given the board's folder (<see cref="Root"/>, made full);
+    /// null uses a <see cref="DirectoryFileStore"/> on it. The interpreter always reads and writes that folder
+    /// directly, so a replacement should keep its files there: it is meant for wrapping the default store, for
+    /// instance to observe transfers or, in tests, to damage one and see that verification notices.
+    /// </summary>
+    public Func<string, IWebReplFileStore>? FileStore { get; init; }
 
     /// <summary>Where the board logs.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
