@@ -227,8 +227,20 @@ public sealed class BoardFiles
         RunAsync($"import os\nif not os.stat({Py(path)})[0] & 0x4000:\n raise OSError(20)\nos.rmdir({Py(path)})\n", path, cancellationToken);
 
     /// <summary>Renames or moves a file or folder.</summary>
+    /// <remarks>
+    /// The source goes to <c>os.rename</c> relative to the current folder when it is below it: MicroPython's
+    /// VfsPosix with a root (the virtual board's file system) builds both absolute paths in one shared buffer,
+    /// so with two absolute paths it renames the destination onto itself and fails with ENOENT.
+    /// </remarks>
     public Task RenameAsync(string from, string to, CancellationToken cancellationToken = default) =>
-        RunAsync($"import os\nos.rename({Py(from)}, {Py(to)})\n", from, cancellationToken);
+        RunAsync($$"""
+            import os
+            _a = {{Py(from)}}
+            _c = os.getcwd().rstrip('/') + '/'
+            if _a.startswith(_c) and len(_a) > len(_c):
+             _a = _a[len(_c):]
+            os.rename(_a, {{Py(to)}})
+            """, from, cancellationToken);
 
     /// <summary>The size and free space of the file system that holds <paramref name="path"/>.</summary>
     public async Task<BoardSpace> GetSpaceAsync(string path = "/", CancellationToken cancellationToken = default)
@@ -333,6 +345,13 @@ public sealed class BoardFiles
     private async Task<int> UploadAsync(Func<Stream> open, string path, bool verify, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         WebReplRequest.ValidateFileName(path);
+        if (verify)
+        {
+            // The REPL is in use anyway: check the destination first, since a board drops the session on a PUT it
+            // cannot open (a missing folder, or a folder in the file's place).
+            await RequireWritableAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+
         string? localHash = null;
         for (int attempt = 1; ; attempt++)
         {
@@ -372,6 +391,37 @@ public sealed class BoardFiles
                     $"':{path}' did not arrive intact: its SHA-256 on the board ({boardHash[..12]}...) differs from the local one ({localHash![..12]}...), twice. Check the board's storage (df), then try again.",
                     path);
             }
+        }
+    }
+
+    /// <summary>Checks that <paramref name="path"/> can be written: its folder exists and it is not a folder itself.</summary>
+    private async Task RequireWritableAsync(string path, CancellationToken cancellationToken)
+    {
+        int slash = path.LastIndexOf('/');
+        string folder = slash < 0 ? string.Empty : slash == 0 ? "/" : path[..slash];
+        string code = $$"""
+            import os
+            def _k(p):
+             try:
+              return 2 if os.stat(p)[0] & 0x4000 else 1
+             except OSError:
+              return 0
+            print(_k({{Py(path)}}), _k({{Py(folder)}}) if {{Py(folder)}} else 2)
+            """;
+        string[] kinds = (await RunAsync(code, path, cancellationToken).ConfigureAwait(false)).Split(' ', StringSplitOptions.TrimEntries);
+        if (kinds[0] == "2")
+        {
+            throw new BoardFileException($"Cannot write ':{path}': it is a folder on the board.", path, 21);
+        }
+
+        if (kinds[1] == "0")
+        {
+            throw new BoardFileException($"Cannot write ':{path}': the folder ':{folder}' does not exist on the board (make it with mkdir -p).", path, 2);
+        }
+
+        if (kinds[1] == "1")
+        {
+            throw new BoardFileException($"Cannot write ':{path}': ':{folder}' is a file on the board, not a folder.", path, 20);
         }
     }
 
