@@ -15,6 +15,7 @@ internal static class Program
     [
         ("core", "client echo latency and file transfer against WebReplServer on loopback", CoreSuite.RunAsync),
         ("board", "virtual board: start to ready, memory (.NET + Node.js), REPL exec round trip", BoardSuite.RunAsync),
+        ("gateway", "direct vs through webrepl gateway: echo, PUT/GET, memory of 1,000 idle sessions", GatewaySuite.RunAsync),
     ];
 
     private static async Task<int> Main(string[] args)

@@ -1,0 +1,404 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using WebRepl.Device;
+using WebRepl.Gateway;
+
+namespace WebRepl.Bench;
+
+/// <summary>
+/// The gateway suite: the same boards (<see cref="WebReplServer"/>, firmware timing) reached directly and through
+/// <see cref="WebReplGateway"/> on loopback, side by side. Keystroke echo (the library's client, and a
+/// browser stand-in: <see cref="ClientWebSocket"/> with an Origin), PUT and GET throughput, and the memory of a
+/// gateway process holding many idle sessions (the gateway runs in a child process for that figure).
+/// </summary>
+internal static class GatewaySuite
+{
+    private const string Password = "bench";
+    private const int Mi = 1 << 20;
+    private const int Ki = 1 << 10;
+    private const string HostVariable = "WEBREPL_BENCH_GATEWAY_HOST";
+
+    /// <summary>Goal: the gateway adds less than this to the echo median, milliseconds.</summary>
+    private const double EchoAddedGoalMs = 0.5;
+
+    /// <summary>Goal: throughput through the gateway at least this share of direct.</summary>
+    private const double ThroughputGoal = 0.8;
+
+    /// <summary>Goal: the gateway process with 1,000 idle sessions, bytes (MB = 10^6 bytes).</summary>
+    private const double MemoryGoalBytes = 200e6;
+
+    public static async Task<int> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        if (Environment.GetEnvironmentVariable(HostVariable) == "1")
+        {
+            return await HostAsync(cancellationToken);
+        }
+
+        bool quick = settings.Quick;
+        int echoSamples = quick ? 200 : 2000;
+        int echoWarmup = quick ? 50 : 300;
+        int transferBytes = quick ? 256 * Ki : Mi;
+        int transferReps = quick ? 3 : 11;
+        int sessions = quick ? 100 : 1000;
+
+        string root = Directory.CreateTempSubdirectory("webrepl-bench-gateway-").FullName;
+        var total = Stopwatch.StartNew();
+        var cpuStart = CpuTimes.Read();
+        try
+        {
+            await using var board = StartBoard(root);
+            await using var gateway = await WebReplGateway.StartAsync(
+                new GatewayOptions { Listen = [new IPEndPoint(IPAddress.Loopback, 0)], IdleTimeout = TimeSpan.Zero },
+                cancellationToken);
+            string direct = $"ws://127.0.0.1:{board.LocalEndPoint.Port}";
+            string through = $"{gateway.WebSocketUrls[0]}/{direct}";
+            string origin = $"http://127.0.0.1:{gateway.Urls[0].Port}";
+
+            var echo = new List<(string Path, string Client, Stats Stats)>();
+            Log.Progress("[gateway] echo: WebReplClient direct");
+            echo.Add(("direct", "WebReplClient (immediate ACKs)", await EchoAsync(() => LibraryBenchClient.ConnectAsync(direct, Password, true, cancellationToken), echoWarmup, echoSamples, cancellationToken)));
+            Log.Progress("[gateway] echo: WebReplClient through the gateway");
+            echo.Add(("gateway", "WebReplClient (immediate ACKs)", await EchoAsync(() => LibraryBenchClient.ConnectAsync(through, Password, true, cancellationToken), echoWarmup, echoSamples, cancellationToken)));
+            Log.Progress("[gateway] echo: browser stand-in through the gateway");
+            echo.Add(("gateway", "ClientWebSocket with Origin (a browser's stand-in, delayed ACKs)", await EchoAsync(() => BrowserBenchClient.ConnectAsync(through, origin, cancellationToken), echoWarmup, echoSamples, cancellationToken)));
+            Log.Progress("[gateway] echo: browser stand-in direct (delayed ACKs: few samples)");
+            echo.Add(("direct", "ClientWebSocket (a browser's stand-in, delayed ACKs)", await EchoAsync(() => BrowserBenchClient.ConnectAsync(direct, null, cancellationToken), 3, quick ? 10 : 40, cancellationToken)));
+
+            byte[] data = new byte[transferBytes];
+            new Random(7).NextBytes(data);
+            await File.WriteAllBytesAsync(Path.Combine(root, "get.bin"), data, cancellationToken);
+            var transfers = new List<(string Path, Stats Put, Stats Get)>();
+            foreach (var (name, url) in new[] { ("direct", direct), ("gateway", through) })
+            {
+                Log.Progress($"[gateway] PUT and GET {Fmt.Size(transferBytes)} × {transferReps}: {name}");
+                await using var client = await LibraryBenchClient.ConnectAsync(url, Password, true, cancellationToken);
+                var put = new List<double>();
+                var get = new List<double>();
+                for (int i = 0; i < transferReps + 1; i++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    await client.PutAsync(data, $"put-{name}.bin", cancellationToken);
+                    double putMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                    start = Stopwatch.GetTimestamp();
+                    byte[] back = await client.GetAsync("get.bin", data.Length, null, cancellationToken);
+                    double getMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                    if (!back.AsSpan().SequenceEqual(data) || !(await File.ReadAllBytesAsync(Path.Combine(root, $"put-{name}.bin"), cancellationToken)).AsSpan().SequenceEqual(data))
+                    {
+                        throw new InvalidOperationException($"A transfer through '{name}' changed the data.");
+                    }
+
+                    if (i > 0)
+                    {
+                        put.Add(data.Length / (putMs / 1000));
+                        get.Add(data.Length / (getMs / 1000));
+                    }
+                }
+
+                transfers.Add((name, new Stats(put), new Stats(get)));
+            }
+
+            Log.Progress($"[gateway] {sessions} idle sessions through a gateway process");
+            var memory = await SessionsHeldAsync(sessions, root, cancellationToken);
+            return PrintReport(echo, transfers, transferBytes, memory, total.Elapsed, CpuTimes.StealShare(cpuStart, CpuTimes.Read()), quick);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static WebReplServer StartBoard(string root)
+    {
+        var server = new WebReplServer(
+            new WebReplServerOptions { Password = Password, EndPoint = new IPEndPoint(IPAddress.Loopback, 0), FirmwareTiming = true },
+            new EchoConsole(),
+            new DirectoryFileStore(root));
+        server.Start();
+        return server;
+    }
+
+    private static async Task<Stats> EchoAsync(Func<Task<IBenchClient>> connect, int warmup, int samples, CancellationToken cancellationToken)
+    {
+        await using var client = await connect();
+        var times = new List<double>(samples);
+        var budget = Stopwatch.StartNew();
+        for (int i = 0; i < warmup + samples && budget.Elapsed < TimeSpan.FromSeconds(30); i++)
+        {
+            byte key = (byte)('a' + (i % 26));
+            long start = Stopwatch.GetTimestamp();
+            await client.EchoAsync(key, cancellationToken);
+            if (i >= warmup)
+            {
+                times.Add(Fmt.Milliseconds(start, Stopwatch.GetTimestamp()));
+            }
+        }
+
+        return new Stats(times);
+    }
+
+    /// <summary>The memory of a gateway process (a child: this program in host mode) before and with idle sessions.</summary>
+    private static async Task<SessionsResult> SessionsHeldAsync(int count, string root, CancellationToken cancellationToken)
+    {
+        string exe = Environment.ProcessPath ?? "dotnet";
+        var start = new ProcessStartInfo(exe) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(GatewaySuite).Assembly.Location);
+        }
+
+        start.ArgumentList.Add("gateway");
+        start.Environment[HostVariable] = "1";
+        using var host = Process.Start(start) ?? throw new InvalidOperationException("Could not start the gateway process.");
+        var boards = new List<WebReplServer>();
+        var clients = new WebReplClient[count];
+        try
+        {
+            int port = int.Parse((await ReadReplyAsync(host, "gateway-port", cancellationToken))[0], CultureInfo.InvariantCulture);
+            var before = await StatsAsync(host, cancellationToken);
+            for (int i = 0; i < count; i++)
+            {
+                boards.Add(StartBoard(root));
+            }
+
+            var login = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, token) =>
+            {
+                clients[i] = await WebReplClient.ConnectAndLoginAsync(
+                    $"ws://127.0.0.1:{port}/ws://127.0.0.1:{boards[i].LocalEndPoint.Port}", Password, cancellationToken: token);
+            });
+            double loginSeconds = login.Elapsed.TotalSeconds;
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            var held = await StatsAsync(host, cancellationToken);
+
+            // Still alive after the measurement: every session echoes.
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, token) =>
+            {
+                await clients[i].SendInputAsync("z", token);
+                var echo = await clients[i].Output.ReadAsync(token);
+                while (!Encoding.ASCII.GetString(echo.Span).Contains('z', StringComparison.Ordinal))
+                {
+                    echo = await clients[i].Output.ReadAsync(token);
+                }
+            });
+            return new SessionsResult(count, before, held, loginSeconds);
+        }
+        finally
+        {
+            foreach (var client in clients.Where(c => c is not null))
+            {
+                await client.DisposeAsync();
+            }
+
+            foreach (var board in boards)
+            {
+                await board.DisposeAsync();
+            }
+
+            host.StandardInput.Close();
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await host.WaitForExitAsync(exit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                host.Kill();
+            }
+        }
+    }
+
+    private static async Task<HostStats> StatsAsync(Process host, CancellationToken cancellationToken)
+    {
+        await host.StandardInput.WriteLineAsync("stats");
+        await host.StandardInput.FlushAsync(cancellationToken);
+        string[] fields = await ReadReplyAsync(host, "stats", cancellationToken);
+        return new HostStats(
+            long.Parse(fields[0], CultureInfo.InvariantCulture) * 1024,
+            long.Parse(fields[1], CultureInfo.InvariantCulture) * 1024,
+            long.Parse(fields[2], CultureInfo.InvariantCulture),
+            int.Parse(fields[3], CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<string[]> ReadReplyAsync(Process host, string tag, CancellationToken cancellationToken)
+    {
+        while (await host.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith(tag + " ", StringComparison.Ordinal))
+            {
+                return line[(tag.Length + 1)..].Split(' ');
+            }
+        }
+
+        throw new InvalidOperationException("The gateway process ended early.");
+    }
+
+    /// <summary>Host mode (the child): a gateway on 127.0.0.1, answering "stats" on standard input until it closes.</summary>
+    private static async Task<int> HostAsync(CancellationToken cancellationToken)
+    {
+        await using var gateway = await WebReplGateway.StartAsync(
+            new GatewayOptions { Listen = [new IPEndPoint(IPAddress.Loopback, 0)], MaxSessions = 5000, IdleTimeout = TimeSpan.Zero },
+            cancellationToken);
+        Console.WriteLine($"gateway-port {gateway.Urls[0].Port}");
+        while (await Console.In.ReadLineAsync(cancellationToken) is { } command)
+        {
+            if (command == "stats")
+            {
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                GC.WaitForPendingFinalizers();
+                var memory = ProcMemory.Read(Environment.ProcessId);
+                Console.WriteLine($"stats {memory?.RssKiB ?? -1} {memory?.HwmKiB ?? -1} {GC.GetGCMemoryInfo().HeapSizeBytes} {gateway.Sessions.Count}");
+            }
+        }
+
+        return 0;
+    }
+
+    private static int PrintReport(
+        List<(string Path, string Client, Stats Stats)> echo,
+        List<(string Path, Stats Put, Stats Get)> transfers,
+        int transferBytes,
+        SessionsResult memory,
+        TimeSpan elapsed,
+        double steal,
+        bool quick)
+    {
+        Console.WriteLine("## gateway: direct vs through `webrepl gateway` (Kestrel), WebReplServer boards with firmware timing, 127.0.0.1");
+        Console.WriteLine();
+        if (quick)
+        {
+            Console.WriteLine("*--quick: a smoke run with few samples; do not quote these figures.*");
+            Console.WriteLine();
+        }
+
+        Console.WriteLine("### Keystroke echo (one byte of terminal input until its echo arrives)");
+        Console.WriteLine();
+        Console.WriteLine("| Path | Client | Samples | Median (ms) | p90 (ms) | p99 (ms) | Max (ms) | ≥ 10 ms |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (path, client, s) in echo)
+        {
+            Console.WriteLine($"| {path} | {client} | {s.Count} | {Fmt.Ms(s.Median)} | {Fmt.Ms(s.Percentile(90))} | {Fmt.Ms(s.Percentile(99))} | {Fmt.Ms(s.Max)} | {s.CountAtLeast(10)} |");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"### File transfer (WebReplClient; {Fmt.Size(transferBytes)}, medians of {transfers[0].Put.Count} repetitions; GET is one round trip per 256-byte chunk)");
+        Console.WriteLine();
+        Console.WriteLine("| Path | PUT | GET |");
+        Console.WriteLine("|---|---:|---:|");
+        foreach (var (path, put, get) in transfers)
+        {
+            Console.WriteLine($"| {path} | {Fmt.Rate(put.Median)} | {Fmt.Rate(get.Median)} |");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"### Sessions held: a gateway process with {memory.Count} idle, logged-in sessions (one board each)");
+        Console.WriteLine();
+        Console.WriteLine("| | RSS | GC heap | Sessions |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        Console.WriteLine($"| started, no session | {Mb(memory.Before.Rss)} | {Mb(memory.Before.Heap)} | {memory.Before.Sessions} |");
+        Console.WriteLine($"| {memory.Count} idle sessions | {Mb(memory.Held.Rss)} | {Mb(memory.Held.Heap)} | {memory.Held.Sessions} |");
+        Console.WriteLine($"| per session | {(memory.Held.Rss - memory.Before.Rss) / 1024.0 / memory.Count:0.0} KiB | {(memory.Held.Heap - memory.Before.Heap) / 1024.0 / memory.Count:0.0} KiB | |");
+        Console.WriteLine();
+        Console.WriteLine($"Peak RSS (VmHWM) {Mb(memory.Held.Hwm)}; {memory.Count} logins through the gateway took {memory.LoginSeconds:0.0} s (16 at a time). Figures after a full GC in the gateway process.");
+
+        double added = echo[1].Stats.Median - echo[0].Stats.Median;
+        double putShare = transfers[1].Put.Median / transfers[0].Put.Median;
+        double getShare = transfers[1].Get.Median / transfers[0].Get.Median;
+        // The goal is stated for 1,000 sessions; a quick run holds fewer and is scaled to 1,000.
+        double memoryAt1000 = memory.Before.Rss + ((memory.Held.Rss - memory.Before.Rss) * 1000.0 / memory.Count);
+        bool echoMet = added < EchoAddedGoalMs;
+        bool putMet = putShare >= ThroughputGoal;
+        bool getMet = getShare >= ThroughputGoal;
+        bool memoryMet = memoryAt1000 < MemoryGoalBytes;
+        Console.WriteLine();
+        Console.WriteLine("### Goals");
+        Console.WriteLine();
+        Console.WriteLine("| Goal | Measured | Met |");
+        Console.WriteLine("|---|---:|---|");
+        Console.WriteLine($"| echo: the gateway adds under {EchoAddedGoalMs} ms (median, WebReplClient) | {Fmt.Ms(added)} ms | {Mark(echoMet)} |");
+        Console.WriteLine($"| PUT through the gateway ≥ {ThroughputGoal:P0} of direct | {putShare:P0} | {Mark(putMet)} |");
+        Console.WriteLine($"| GET through the gateway ≥ {ThroughputGoal:P0} of direct | {getShare:P0} | {Mark(getMet)} |");
+        Console.WriteLine($"| 1,000 idle sessions under 200 MB (gateway process RSS) | {Mb((long)memoryAt1000)}{(memory.Count == 1000 ? string.Empty : " (scaled)")} | {Mark(memoryMet)} |");
+        Console.WriteLine();
+        string stealText = double.IsNaN(steal) ? string.Empty : $"; CPU steal {steal * 100:0.0}%";
+        Console.WriteLine($"MB = 10^6 bytes. Whole run: {Fmt.Seconds(elapsed)}{stealText}; load average at the end {Program.LoadAverage()}.");
+        return echoMet && putMet && getMet && memoryMet ? 0 : 3;
+    }
+
+    private static string Mb(long bytes) => (bytes / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + " MB";
+
+    private static string Mark(bool met) => met ? "yes" : "**no**";
+
+    private sealed record HostStats(long Rss, long Hwm, long Heap, int Sessions);
+
+    private sealed record SessionsResult(int Count, HostStats Before, HostStats Held, double LoginSeconds);
+
+    /// <summary>A browser's stand-in: <see cref="ClientWebSocket"/> (delayed ACKs, UTF-8 checked) with an Origin header.</summary>
+    private sealed class BrowserBenchClient : IBenchClient
+    {
+        private readonly ClientWebSocket _socket;
+        private readonly byte[] _buffer = new byte[64 * 1024];
+        private readonly byte[] _key = new byte[1];
+
+        private BrowserBenchClient(ClientWebSocket socket) => _socket = socket;
+
+        public static async Task<IBenchClient> ConnectAsync(string url, string? origin, CancellationToken cancellationToken)
+        {
+            var socket = new ClientWebSocket();
+            socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            if (origin is not null)
+            {
+                socket.Options.SetRequestHeader("Origin", origin);
+            }
+
+            var client = new BrowserBenchClient(socket);
+            await socket.ConnectAsync(new Uri(url), cancellationToken);
+            await client.ReadUntilAsync("Password: ", cancellationToken);
+            await socket.SendAsync(Encoding.ASCII.GetBytes(Password + "\r"), WebSocketMessageType.Text, true, cancellationToken);
+            await client.ReadUntilAsync(">>> ", cancellationToken);
+            return client;
+        }
+
+        public async Task EchoAsync(byte key, CancellationToken cancellationToken)
+        {
+            _key[0] = key;
+            await _socket.SendAsync(_key, WebSocketMessageType.Text, true, cancellationToken);
+            await ReadUntilAsync(((char)key).ToString(), cancellationToken);
+        }
+
+        public Task PutAsync(ReadOnlyMemory<byte> data, string remotePath, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<byte[]> GetAsync(string remotePath, int expectedLength, Action? onChunk, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public async ValueTask DisposeAsync()
+        {
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            try
+            {
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", quick.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+            }
+
+            _socket.Dispose();
+        }
+
+        private async Task ReadUntilAsync(string marker, CancellationToken cancellationToken)
+        {
+            var seen = new StringBuilder();
+            while (!seen.ToString().EndsWith(marker, StringComparison.Ordinal))
+            {
+                var result = await _socket.ReceiveAsync(_buffer.AsMemory(), cancellationToken);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    throw new InvalidOperationException($"Closed before '{marker}'.");
+                }
+
+                seen.Append(Encoding.UTF8.GetString(_buffer, 0, result.Count));
+            }
+        }
+    }
+}
