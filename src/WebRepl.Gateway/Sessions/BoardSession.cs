@@ -263,6 +263,17 @@ internal sealed partial class BoardSession
             return;
         }
 
+        GatewayClient[] slow;
+        lock (_gate)
+        {
+            slow = [.. _clients.Where(c => c.IsStalled(now))];
+        }
+
+        foreach (var client in slow)
+        {
+            Drop(client); // its pending send is cancelled, which frees whoever waits on it
+        }
+
         GatewayClient? stalled = null;
         lock (_gate)
         {
@@ -342,6 +353,36 @@ internal sealed partial class BoardSession
         }
 
         bool held;
+        bool direct = false;
+        lock (_gate)
+        {
+            // The usual case, one client transferring: nothing queued, nobody else's request under way. Straight
+            // to the board, in order, without the queue (the pump would find the same frame).
+            if (client.Held.Count == 0 && !_abandoned && _state != SessionState.Closing &&
+                (ReferenceEquals(_owner, client) || (_owner is null && _waiting.Count == 0)))
+            {
+                _owner = client;
+                _lastOwner = client;
+                _transfer.OnClientBytes(payload.Span);
+                Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+                direct = true;
+            }
+        }
+
+        if (direct)
+        {
+            // Held by the pump's semaphore so that a pump started by a reply cannot overtake this frame.
+            await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
+            try
+            {
+                return await WriteToBoardAsync(client, payload, type, endOfMessage).ConfigureAwait(false);
+            }
+            finally
+            {
+                _pump.Release();
+            }
+        }
+
         lock (_gate)
         {
             long limit = Math.Max(4L * _options.MaxMessageBytes, 1 << 20);

@@ -29,6 +29,7 @@ internal sealed class GatewayClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private long _bytesIn;
     private long _bytesOut;
+    private long _sendStarted;
     private int _closing;
 
     public GatewayClient(WebSocketConnection connection, string remote, string? origin, bool viewer, TimeSpan sendTimeout)
@@ -93,11 +94,11 @@ internal sealed class GatewayClient : IAsyncDisposable
             }
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timeout.CancelAfter(_sendTimeout);
+        // No timer per send: the session's timer drops a client whose send has been pending too long (IsStalled).
+        Interlocked.Exchange(ref _sendStarted, Environment.TickCount64);
         try
         {
-            await Connection.SendAsync(payload, type, endOfMessage, timeout.Token).ConfigureAwait(false);
+            await Connection.SendAsync(payload, type, endOfMessage, _stop.Token).ConfigureAwait(false);
             Interlocked.Add(ref _bytesOut, payload.Length);
             return true;
         }
@@ -105,6 +106,17 @@ internal sealed class GatewayClient : IAsyncDisposable
         {
             return false;
         }
+        finally
+        {
+            Interlocked.Exchange(ref _sendStarted, 0);
+        }
+    }
+
+    /// <summary>True when a send to this client has been pending for longer than the send timeout.</summary>
+    public bool IsStalled(long now)
+    {
+        long started = Interlocked.Read(ref _sendStarted);
+        return started != 0 && now - started > (long)_sendTimeout.TotalMilliseconds;
     }
 
     /// <summary>

@@ -133,7 +133,7 @@ internal sealed class SessionRegistry : IAsyncDisposable
         var period = TimeSpan.FromMilliseconds(Math.Clamp(
             Math.Min(
                 _options.IdleTimeout > TimeSpan.Zero ? _options.IdleTimeout.TotalMilliseconds / 4 : 5000,
-                _options.TransferStallTimeout.TotalMilliseconds / 4),
+                Math.Min(_options.TransferStallTimeout.TotalMilliseconds, _options.ClientSendTimeout.TotalMilliseconds) / 4),
             50,
             5000));
         using var timer = new PeriodicTimer(period);
