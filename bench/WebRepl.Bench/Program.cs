@@ -16,6 +16,7 @@ internal static class Program
         ("core", "client echo latency and file transfer against WebReplServer on loopback", CoreSuite.RunAsync),
         ("board", "virtual board: start to ready, memory (.NET + Node.js), REPL exec round trip", BoardSuite.RunAsync),
         ("gateway", "direct vs through webrepl gateway: echo, PUT/GET, memory of 1,000 idle sessions", GatewaySuite.RunAsync),
+        ("exec", "virtual board: connect + login + exec round trip, exec on an open connection, sync of 200 files (all new, no change)", ExecSuite.RunAsync),
     ];
 
     private static async Task<int> Main(string[] args)
