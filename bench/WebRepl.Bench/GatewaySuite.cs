@@ -67,42 +67,18 @@ internal static class GatewaySuite
             Log.Progress("[gateway] echo: browser stand-in direct (delayed ACKs: few samples)");
             echo.Add(("direct", "ClientWebSocket (a browser's stand-in, delayed ACKs)", await EchoAsync(() => BrowserBenchClient.ConnectAsync(direct, null, cancellationToken), 3, quick ? 10 : 40, cancellationToken)));
 
-            byte[] data = new byte[transferBytes];
-            new Random(7).NextBytes(data);
-            await File.WriteAllBytesAsync(Path.Combine(root, "get.bin"), data, cancellationToken);
-            var transfers = new List<(string Path, Stats Put, Stats Get)>();
-            foreach (var (name, url) in new[] { ("direct", direct), ("gateway", through) })
-            {
-                Log.Progress($"[gateway] PUT and GET {Fmt.Size(transferBytes)} × {transferReps}: {name}");
-                await using var client = await LibraryBenchClient.ConnectAsync(url, Password, true, cancellationToken);
-                var put = new List<double>();
-                var get = new List<double>();
-                for (int i = 0; i < transferReps + 1; i++)
-                {
-                    long start = Stopwatch.GetTimestamp();
-                    await client.PutAsync(data, $"put-{name}.bin", cancellationToken);
-                    double putMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
-                    start = Stopwatch.GetTimestamp();
-                    byte[] back = await client.GetAsync("get.bin", data.Length, null, cancellationToken);
-                    double getMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
-                    if (!back.AsSpan().SequenceEqual(data) || !(await File.ReadAllBytesAsync(Path.Combine(root, $"put-{name}.bin"), cancellationToken)).AsSpan().SequenceEqual(data))
-                    {
-                        throw new InvalidOperationException($"A transfer through '{name}' changed the data.");
-                    }
+            var transfers = await TransfersAsync("loopback board", root, direct, through, transferBytes, transferReps, cancellationToken);
 
-                    if (i > 0)
-                    {
-                        put.Add(data.Length / (putMs / 1000));
-                        get.Add(data.Length / (getMs / 1000));
-                    }
-                }
-
-                transfers.Add((name, new Stats(put), new Stats(get)));
-            }
+            // A board at network distance: it sleeps per chunk (WebReplServer's TransferChunkDelay of 1 ms, which
+            // the kernel's timer rounds up to its tick), as a board over Wi-Fi (a round trip of milliseconds) or an
+            // ESP8266 (20 ms per chunk) takes at least that; there the gateway's cost per round trip is a small share.
+            await using var distant = StartBoard(root, TimeSpan.FromMilliseconds(1));
+            string distantDirect = $"ws://127.0.0.1:{distant.LocalEndPoint.Port}";
+            transfers.AddRange(await TransfersAsync("board sleeping per chunk (TransferChunkDelay 1 ms)", root, distantDirect, $"{gateway.WebSocketUrls[0]}/{distantDirect}", 64 * Ki, quick ? 2 : 5, cancellationToken));
 
             Log.Progress($"[gateway] {sessions} idle sessions through a gateway process");
             var memory = await SessionsHeldAsync(sessions, root, cancellationToken);
-            return PrintReport(echo, transfers, transferBytes, memory, total.Elapsed, CpuTimes.StealShare(cpuStart, CpuTimes.Read()), quick);
+            return PrintReport(echo, transfers, memory, total.Elapsed, CpuTimes.StealShare(cpuStart, CpuTimes.Read()), quick);
         }
         finally
         {
@@ -110,10 +86,50 @@ internal static class GatewaySuite
         }
     }
 
-    private static WebReplServer StartBoard(string root)
+    private static async Task<List<TransferResult>> TransfersAsync(
+        string board, string root, string direct, string through, int bytes, int reps, CancellationToken cancellationToken)
+    {
+        byte[] data = new byte[bytes];
+        new Random(7).NextBytes(data);
+        string getName = $"get-{bytes}.bin";
+        await File.WriteAllBytesAsync(Path.Combine(root, getName), data, cancellationToken);
+        var results = new List<TransferResult>();
+        foreach (var (name, url) in new[] { ("direct", direct), ("gateway", through) })
+        {
+            Log.Progress($"[gateway] PUT and GET {Fmt.Size(bytes)} × {reps}, {board}: {name}");
+            await using var client = await LibraryBenchClient.ConnectAsync(url, Password, true, cancellationToken);
+            var put = new List<double>();
+            var get = new List<double>();
+            for (int i = 0; i < reps + 1; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                await client.PutAsync(data, $"put-{name}.bin", cancellationToken);
+                double putMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                start = Stopwatch.GetTimestamp();
+                byte[] back = await client.GetAsync(getName, data.Length, null, cancellationToken);
+                double getMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                if (!back.AsSpan().SequenceEqual(data) || !(await File.ReadAllBytesAsync(Path.Combine(root, $"put-{name}.bin"), cancellationToken)).AsSpan().SequenceEqual(data))
+                {
+                    throw new InvalidOperationException($"A transfer through '{name}' changed the data.");
+                }
+
+                if (i > 0)
+                {
+                    put.Add(data.Length / (putMs / 1000));
+                    get.Add(data.Length / (getMs / 1000));
+                }
+            }
+
+            results.Add(new TransferResult(board, name, bytes, new Stats(put), new Stats(get)));
+        }
+
+        return results;
+    }
+
+    private static WebReplServer StartBoard(string root, TimeSpan chunkDelay = default)
     {
         var server = new WebReplServer(
-            new WebReplServerOptions { Password = Password, EndPoint = new IPEndPoint(IPAddress.Loopback, 0), FirmwareTiming = true },
+            new WebReplServerOptions { Password = Password, EndPoint = new IPEndPoint(IPAddress.Loopback, 0), FirmwareTiming = true, TransferChunkDelay = chunkDelay },
             new EchoConsole(),
             new DirectoryFileStore(root));
         server.Start();
@@ -157,6 +173,15 @@ internal static class GatewaySuite
         try
         {
             int port = int.Parse((await ReadReplyAsync(host, "gateway-port", cancellationToken))[0], CultureInfo.InvariantCulture);
+            // One session opened and closed first, so that the baseline includes the code paths' one-time costs
+            // (JIT, Kestrel's first connection) and the difference is what sessions hold.
+            await using (var warm = StartBoard(root))
+            {
+                await using var client = await WebReplClient.ConnectAndLoginAsync($"ws://127.0.0.1:{port}/ws://127.0.0.1:{warm.LocalEndPoint.Port}", Password, cancellationToken: cancellationToken);
+                await client.GetVersionAsync(cancellationToken);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             var before = await StatsAsync(host, cancellationToken);
             for (int i = 0; i < count; i++)
             {
@@ -258,8 +283,7 @@ internal static class GatewaySuite
 
     private static int PrintReport(
         List<(string Path, string Client, Stats Stats)> echo,
-        List<(string Path, Stats Put, Stats Get)> transfers,
-        int transferBytes,
+        List<TransferResult> transfers,
         SessionsResult memory,
         TimeSpan elapsed,
         double steal,
@@ -283,21 +307,21 @@ internal static class GatewaySuite
         }
 
         Console.WriteLine();
-        Console.WriteLine($"### File transfer (WebReplClient; {Fmt.Size(transferBytes)}, medians of {transfers[0].Put.Count} repetitions; GET is one round trip per 256-byte chunk)");
+        Console.WriteLine("### File transfer (WebReplClient; medians; GET is one round trip per 256-byte chunk, PUT sends 1 KiB frames)");
         Console.WriteLine();
-        Console.WriteLine("| Path | PUT | GET |");
-        Console.WriteLine("|---|---:|---:|");
-        foreach (var (path, put, get) in transfers)
+        Console.WriteLine("| Board | Path | Size × reps | PUT | GET | GET per chunk (ms) | GET through the gateway / direct |");
+        Console.WriteLine("|---|---|---|---:|---:|---:|---:|");
+        foreach (var t in transfers)
         {
-            Console.WriteLine($"| {path} | {Fmt.Rate(put.Median)} | {Fmt.Rate(get.Median)} |");
+            var directGet = transfers.First(d => d.Board == t.Board && d.Path == "direct").Get.Median;
+            Console.WriteLine($"| {t.Board} | {t.Path} | {Fmt.Size(t.Bytes)} × {t.Put.Count} | {Fmt.Rate(t.Put.Median)} | {Fmt.Rate(t.Get.Median)} | {Fmt.Ms(t.Bytes / t.Get.Median * 1000 / ((t.Bytes / 256) + 1))} | {(t.Path == "gateway" ? (t.Get.Median / directGet).ToString("P0", CultureInfo.InvariantCulture) : string.Empty)} |");
         }
-
         Console.WriteLine();
         Console.WriteLine($"### Sessions held: a gateway process with {memory.Count} idle, logged-in sessions (one board each)");
         Console.WriteLine();
         Console.WriteLine("| | RSS | GC heap | Sessions |");
         Console.WriteLine("|---|---:|---:|---:|");
-        Console.WriteLine($"| started, no session | {Mb(memory.Before.Rss)} | {Mb(memory.Before.Heap)} | {memory.Before.Sessions} |");
+        Console.WriteLine($"| warmed up (one session opened and closed), no session | {Mb(memory.Before.Rss)} | {Mb(memory.Before.Heap)} | {memory.Before.Sessions} |");
         Console.WriteLine($"| {memory.Count} idle sessions | {Mb(memory.Held.Rss)} | {Mb(memory.Held.Heap)} | {memory.Held.Sessions} |");
         Console.WriteLine($"| per session | {(memory.Held.Rss - memory.Before.Rss) / 1024.0 / memory.Count:0.0} KiB | {(memory.Held.Heap - memory.Before.Heap) / 1024.0 / memory.Count:0.0} KiB | |");
         Console.WriteLine();
@@ -306,6 +330,8 @@ internal static class GatewaySuite
         double added = echo[1].Stats.Median - echo[0].Stats.Median;
         double putShare = transfers[1].Put.Median / transfers[0].Put.Median;
         double getShare = transfers[1].Get.Median / transfers[0].Get.Median;
+        double distantPut = transfers[3].Put.Median / transfers[2].Put.Median;
+        double distantGet = transfers[3].Get.Median / transfers[2].Get.Median;
         // The goal is stated for 1,000 sessions; a quick run holds fewer and is scaled to 1,000.
         double memoryAt1000 = memory.Before.Rss + ((memory.Held.Rss - memory.Before.Rss) * 1000.0 / memory.Count);
         bool echoMet = added < EchoAddedGoalMs;
@@ -318,8 +344,9 @@ internal static class GatewaySuite
         Console.WriteLine("| Goal | Measured | Met |");
         Console.WriteLine("|---|---:|---|");
         Console.WriteLine($"| echo: the gateway adds under {EchoAddedGoalMs} ms (median, WebReplClient) | {Fmt.Ms(added)} ms | {Mark(echoMet)} |");
-        Console.WriteLine($"| PUT through the gateway ≥ {ThroughputGoal:P0} of direct | {putShare:P0} | {Mark(putMet)} |");
-        Console.WriteLine($"| GET through the gateway ≥ {ThroughputGoal:P0} of direct | {getShare:P0} | {Mark(getMet)} |");
+        Console.WriteLine($"| PUT through the gateway ≥ {ThroughputGoal:P0} of direct, loopback board | {putShare:P0} | {Mark(putMet)} |");
+        Console.WriteLine($"| GET through the gateway ≥ {ThroughputGoal:P0} of direct, loopback board | {getShare:P0} | {Mark(getMet)} |");
+        Console.WriteLine($"| (the same, board sleeping per chunk as boards at network distance take) | {distantPut:P0} and {distantGet:P0} | {Mark(distantPut >= ThroughputGoal && distantGet >= ThroughputGoal)} |");
         Console.WriteLine($"| 1,000 idle sessions under 200 MB (gateway process RSS) | {Mb((long)memoryAt1000)}{(memory.Count == 1000 ? string.Empty : " (scaled)")} | {Mark(memoryMet)} |");
         Console.WriteLine();
         string stealText = double.IsNaN(steal) ? string.Empty : $"; CPU steal {steal * 100:0.0}%";
@@ -330,6 +357,8 @@ internal static class GatewaySuite
     private static string Mb(long bytes) => (bytes / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + " MB";
 
     private static string Mark(bool met) => met ? "yes" : "**no**";
+
+    private sealed record TransferResult(string Board, string Path, int Bytes, Stats Put, Stats Get);
 
     private sealed record HostStats(long Rss, long Hwm, long Heap, int Sessions);
 

@@ -120,6 +120,7 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         builder.Services.AddRoutingCore();
         // A library: the program that hosts the gateway owns Ctrl-C and SIGTERM, not ASP.NET Core's console lifetime.
         builder.Services.AddSingleton<IHostLifetime, HostedByCaller>();
+
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
