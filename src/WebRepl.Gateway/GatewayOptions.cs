@@ -60,6 +60,12 @@ public sealed record GatewayOptions
     /// <summary>A file transfer with no binary data either way for this long no longer holds back other clients' transfers.</summary>
     public TimeSpan TransferStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Certificate check for <c>wss://</c> targets (another gateway, a TLS terminator in front of a board); null
+    /// uses the system's trust.
+    /// </summary>
+    public System.Net.Security.RemoteCertificateValidationCallback? TargetCertificateValidation { get; init; }
+
     /// <summary>The folder of static pages served at <c>/</c>; null: <c>wwwroot</c> beside the assembly (served when it exists).</summary>
     public string? WebRoot { get; init; }
 

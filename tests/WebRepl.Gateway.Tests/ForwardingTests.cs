@@ -201,6 +201,35 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task WssTarget_AnotherGatewayWithTls_PathKept()
+    {
+        using var cts = TestTimeout.Start(30);
+        await using var board = TestBoard.Start();
+        string cache = Directory.CreateTempSubdirectory("webrepl-gateway-cert-").FullName;
+        try
+        {
+            // Gateway A (TLS) in front of the board; gateway B forwards /wss://A/ws://BOARD to it.
+            await using var a = await TestGateway.StartAsync(o => o with { Tls = new GatewayTlsOptions { SelfSigned = true, CacheFolder = cache } }, cts.Token);
+            string fingerprint = a.Gateway.CertificateFingerprint!;
+            await using var b = await TestGateway.StartAsync(
+                o => o with
+                {
+                    TargetCertificateValidation = (_, c, _, _) => c is not null &&
+                        string.Join(':', c.GetCertHash(HashAlgorithmName.SHA256).Select(x => x.ToString("X2", System.Globalization.CultureInfo.InvariantCulture))) == fingerprint,
+                },
+                cts.Token);
+
+            await using var client = await WebReplClient.ConnectAndLoginAsync($"{b.WsBase}/{a.WsBase}/{board.Url}", TestBoard.Password, cancellationToken: cts.Token);
+            Assert.Equal(new WebReplVersion(1, 24, 1), await client.GetVersionAsync(cts.Token));
+            Assert.Equal($"{a.WsBase}/{board.Url}", Assert.Single(b.Gateway.Sessions).Board);
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task NamedBoard_ForwardsOnItsPath()
     {
         using var cts = TestTimeout.Start();

@@ -865,6 +865,7 @@ internal sealed partial class BoardSession
             {
                 ConnectTimeout = _options.ConnectTimeout,
                 ConnectAddress = _address,
+                RemoteCertificateValidation = _options.TargetCertificateValidation,
                 ReceiveBufferSize = 4096,
                 MaxFrameBytes = Math.Max(_options.MaxMessageBytes, 1 << 20),
             },
