@@ -376,11 +376,11 @@ internal sealed partial class WebReplCli
         var reset = new Command("reset", "Reset the board: soft (Python state cleared, files kept) or --hard.") { Options = { hard, wait } };
         reset.SetAction((p, ct) => GuardAsync(async () =>
         {
-            var client = await ConnectAsync(p, null, ct);
+            // Disposed on every path, also when the reset fails (a client that reconnected was disposed already).
+            await using var client = await ConnectAsync(p, null, ct);
             if (p.GetValue(hard))
             {
                 var back = await client.HardResetAsync(p.GetValue(wait), cancellationToken: ct);
-                await client.DisposeAsync();
                 if (back is not null)
                 {
                     await back.DisposeAsync();

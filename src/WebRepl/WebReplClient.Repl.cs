@@ -6,6 +6,9 @@ namespace WebRepl;
 /// <summary>Code execution and board control over the raw REPL.</summary>
 public sealed partial class WebReplClient
 {
+    /// <summary>How long a board that took <c>machine.reset()</c> may stay silent before it counts as restarting.</summary>
+    private static readonly TimeSpan ResetSilence = TimeSpan.FromSeconds(1);
+
     private RawRepl? _rawRepl;
     private BoardFiles? _files;
     private string? _password;
@@ -115,14 +118,20 @@ public sealed partial class WebReplClient
         {
             _rawRepl ??= new RawRepl(this);
             await _rawRepl.EnterAsync(cancellationToken).ConfigureAwait(false);
-            // The board resets before it could answer: send the code and do not wait for its output.
+            // The board takes the code ("OK") and resets without another word: the virtual board drops the
+            // connection, a real one just goes silent (it restarts without closing its sockets). Only an error
+            // (no machine module, say) comes back, at once.
             await SendTerminalAsync("import machine\nmachine.reset()\n\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-            using var gone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            gone.CancelAfter(_options.ReplyTimeout);
             var reader = new ReplReader(Output);
+            bool accepted = false;
+            using var reply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            reply.CancelAfter(_options.ReplyTimeout);
             try
             {
-                byte[] answer = await reader.ReadUntilAsync("\u0004>"u8.ToArray(), gone.Token).ConfigureAwait(false);
+                await reader.ReadUntilAsync("OK"u8.ToArray(), reply.Token).ConfigureAwait(false);
+                accepted = true;
+                reply.CancelAfter(ResetSilence < _options.ReplyTimeout ? ResetSilence : _options.ReplyTimeout);
+                byte[] answer = await reader.ReadUntilAsync("\u0004>"u8.ToArray(), reply.Token).ConfigureAwait(false);
                 string text = Encoding.UTF8.GetString(answer);
                 int error = text.IndexOf('\u0004', StringComparison.Ordinal);
                 if (error >= 0 && error + 1 < text.Length)
@@ -136,7 +145,12 @@ public sealed partial class WebReplClient
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new WebReplTimeoutException($"{Target} did not reset within {_options.ReplyTimeout.TotalSeconds:0.#} s.");
+                if (!accepted)
+                {
+                    throw new WebReplTimeoutException($"{Target} did not take the reset within {_options.ReplyTimeout.TotalSeconds:0.#} s.");
+                }
+
+                // Silent since it took the code: the board is restarting.
             }
         }
         finally
