@@ -109,6 +109,20 @@ public sealed class FileCommandTests(BoardFixture fixture) : IClassFixture<Board
     }
 
     [Fact]
+    public async Task Ls_NoPath_ListsTheCurrentFolder_AndRootListsTheSame()
+    {
+        _timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        string f = fixture.NewFolder();
+
+        var current = await RunAsync("ls");
+        var root = await RunAsync("ls", ":/");
+
+        Assert.True(current.ExitCode == 0, current.ToString());
+        Assert.Contains($"{f.TrimStart('/')}/", Lines(current.Out));
+        Assert.Contains($"{f.TrimStart('/')}/", Lines(root.Out));
+    }
+
+    [Fact]
     public async Task Ls_Missing_ExitCode5()
     {
         _timeout.CancelAfter(TimeSpan.FromSeconds(30));
@@ -460,6 +474,31 @@ public sealed class FileCommandTests(BoardFixture fixture) : IClassFixture<Board
         Assert.True(run.ExitCode == 5, run.ToString());
         Assert.Contains("folder", run.Error, StringComparison.Ordinal);
         Assert.True(after.ExitCode == 0, after.ToString());
+    }
+
+    [Fact]
+    public async Task CpToBoard_CtrlCDuringTheTransfer_Exit130_NoPartialFile_BoardUsableAfter()
+    {
+        _timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        string f = fixture.NewFolder();
+        string source = _local.File("huge.bin", Trees.RandomBytes(64 << 20, 8));
+        using var ctrlC = CancellationTokenSource.CreateLinkedTokenSource(Token);
+
+        var command = fixture.RunAsync(["cp", source, $":{f}/huge.bin"], ctrlC.Token);
+        while (Directory.GetFiles(fixture.HostPath(f)).Length == 0 && !command.IsCompleted)
+        {
+            await Task.Delay(5, Token);
+        }
+
+        await ctrlC.CancelAsync();
+        var run = await command;
+        await WaitUntilSessionEndedAsync();
+        var after = await RunAsync("exec", "print('alive')");
+
+        Assert.True(run.ExitCode == 130, run.ToString());
+        Assert.Empty(Directory.GetFiles(fixture.HostPath(f)));
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Equal("alive\r\n", after.Out);
     }
 
     private Task<CliRun> RunAsync(params string[] args) => fixture.RunAsync(args, Token);
