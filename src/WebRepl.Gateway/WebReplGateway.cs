@@ -124,7 +124,9 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // A WebSocket may be quiet for long and a board slow: no data-rate limits on upgraded connections.
             kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
             foreach (var endPoint in options.Listen)
             {
                 kestrel.Listen(endPoint, listen =>

@@ -630,6 +630,13 @@ internal sealed partial class BoardSession
             _waiting.Remove(client);
             client.Held.Clear();
             last = _clients.Count == 0;
+            if (last)
+            {
+                // No one may join a session whose board is being closed: a new client opens a new session, which
+                // connects once this one has let go of the board.
+                _state = SessionState.Closing;
+            }
+
             unfinished = ReferenceEquals(_midMessage, client) ? client.MessageInProgress : null;
             if (ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last)
             {
