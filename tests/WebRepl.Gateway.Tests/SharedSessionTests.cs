@@ -167,6 +167,50 @@ public sealed class SharedSessionTests
     }
 
     [Fact]
+    public async Task OwnerLeavesMidPut_GatewayCompletesIt_OthersGoOn()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await using var other = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+
+        var leaver = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await leaver.SendAsync(new WebReplRequest(WebReplOperation.PutFile, 50_000, "half.bin").ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        var status = await leaver.ReceiveAsync(cts.Token);
+        Assert.Equal(WebSocketFrameType.Binary, status.Type);
+        await leaver.SendAsync(Enumerable.Repeat((byte)0x41, 10_000).ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        leaver.Abort();
+        await leaver.DisposeAsync();
+
+        // The board got the rest as zeros (the file has its announced size), and the session goes on.
+        byte[] put = RandomNumberGenerator.GetBytes(5000);
+        await other.PutFileAsync(new MemoryStream(put), "next.bin", cancellationToken: cts.Token);
+        Assert.Equal(put, await File.ReadAllBytesAsync(Path.Combine(board.Root, "next.bin"), cts.Token));
+        byte[] half = await File.ReadAllBytesAsync(Path.Combine(board.Root, "half.bin"), cts.Token);
+        Assert.Equal(50_000, half.Length);
+        Assert.All(half[..10_000], b => Assert.Equal(0x41, b));
+        Assert.All(half[10_000..], b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public async Task OpenerLeavesBeforeLogin_JoinersClosedWithReason()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        var opener = await RawClient.ConnectAsync(gateway.Forward(board.Url), cts.Token);
+        await opener.ReadTextUntilAsync("Password: ", cts.Token);
+        await using var joiner = await RawClient.ConnectAsync(gateway.Forward(board.Url), cts.Token);
+        await joiner.ReadTextUntilAsync("Password: ", cts.Token);
+
+        await opener.CloseAsync(1000, "bye", cts.Token);
+        var close = await joiner.ReadCloseAsync(cts.Token);
+        Assert.Equal(1011, close.CloseStatus);
+        Assert.Contains("before logging in", close.CloseReason, StringComparison.Ordinal);
+        await opener.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Exclusive_SecondClientRefused()
     {
         using var cts = TestTimeout.Start();
