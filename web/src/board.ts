@@ -1,0 +1,388 @@
+// A board session as both pages use it: the connection, login state, typing and pacing, and operations
+// (transfers, raw REPL) run one at a time with the terminal's output handed back after each.
+
+import { CloseInfo, describeClose, WebReplConnection } from './connection';
+import { checkName, pythonBytes, pythonString, toTerminalInput } from './protocol';
+import { BoardError, ExecOptions, ExecResult, RawRepl, splitByBytes } from './rawrepl';
+import { getFile, getVersion, Progress, putFile } from './transfer';
+
+export type BoardState = 'disconnected' | 'connecting' | 'login' | 'connected';
+
+export interface BoardEvents {
+  /** Terminal output (the board's, and the page's own notes). */
+  output(text: string): void;
+  state(state: BoardState, detail: string): void;
+  version?(version: string): void;
+}
+
+export interface Entry {
+  name: string;
+  isDir: boolean;
+  size: number;
+}
+
+/** Bytes a paste may have ahead of the board's echo: well below the ~256-byte input buffer. */
+const PasteWindow = 128;
+/** A paste whose echo stalls this long goes on anyway (the board may not echo, e.g. a program reading stdin). */
+const PasteStallMs = 1500;
+const PasteModeBanner = '\r\n=== ';
+
+const utf8 = new TextEncoder();
+
+export class Board {
+  private connection: WebReplConnection | null = null;
+  private tail = '';
+  private operations: Promise<unknown> = Promise.resolve();
+  private activeRepl: RawRepl | null = null;
+  private denied = false;
+  private echo = { bytes: 0, returns: 0 };
+  private echoWaiters: (() => void)[] = [];
+  private pasting = false;
+  private watched: string | null = null;
+  private held = '';
+  state: BoardState = 'disconnected';
+  version: string | null = null;
+
+  constructor(private readonly events: BoardEvents) {}
+
+  get isConnected(): boolean {
+    return this.connection?.isOpen ?? false;
+  }
+
+  /** True when the friendly REPL waits at its prompt (nothing runs). */
+  get atPrompt(): boolean {
+    return this.tail.endsWith('>>> ');
+  }
+
+  get busy(): boolean {
+    return this.activeRepl !== null;
+  }
+
+  async connect(url: string): Promise<void> {
+    this.disconnect();
+    this.setState('connecting', url);
+    this.denied = false;
+    this.version = null;
+    this.tail = '';
+    let connection: WebReplConnection;
+    try {
+      connection = await WebReplConnection.open(url);
+    } catch (error) {
+      this.setState('disconnected', errorText(error));
+      throw error;
+    }
+    this.connection = connection;
+    this.setState('login', 'type the password at the prompt');
+    connection.pushSink((text) => this.onOutput(text));
+    connection.onClose((info) => this.onClosed(connection, info));
+  }
+
+  disconnect(): void {
+    this.connection?.close();
+  }
+
+  /**
+   * Keys typed in the terminal. While an operation runs, Ctrl-C interrupts its program and other keys wait
+   * until the terminal is back (they would otherwise land in the raw REPL).
+   */
+  keys(data: string): void {
+    if (!this.connection) {
+      return;
+    }
+    if (this.activeRepl) {
+      if (data.includes('\x03')) {
+        this.held = '';
+        this.activeRepl.interrupt();
+      } else {
+        this.held += data;
+      }
+      return;
+    }
+    if (data.length > 1 && /[\r\n]/.test(data) && data !== '\r') {
+      void this.paste(data);
+      return;
+    }
+    this.connection.sendText(data);
+  }
+
+  /**
+   * Pasted text: line feeds become carriage returns, and the text goes out no faster than the board echoes it,
+   * so that its input buffer (about 256 bytes on ESP32/ESP8266) drops nothing. Several lines at the prompt go
+   * through paste mode (Ctrl-E), so that the REPL's auto-indent does not garble indented code.
+   */
+  async paste(text: string): Promise<void> {
+    await this.operations; // the terminal is the board's again
+    const connection = this.connection;
+    if (!connection || this.pasting) {
+      return;
+    }
+    const input = toTerminalInput(text);
+    const multiLine = input.replace(/\r+$/, '').includes('\r');
+    this.pasting = true;
+    try {
+      if (multiLine && this.atPrompt) {
+        const banner = this.waitForOutput((t) => t.includes(PasteModeBanner));
+        connection.sendText('\x05');
+        await banner;
+        await this.sendPaced(connection, input.replace(/\r+$/, ''));
+        connection.sendText('\x04');
+      } else {
+        await this.sendPaced(connection, input);
+      }
+    } finally {
+      this.pasting = false;
+    }
+  }
+
+  /** Interrupts the program that an operation runs (Ctrl-C in the raw REPL). */
+  interrupt(): void {
+    this.activeRepl?.interrupt();
+  }
+
+  /** Runs an operation alone; the terminal's output comes back after it. */
+  run<T>(operation: (connection: WebReplConnection) => Promise<T>): Promise<T> {
+    const result = this.operations.then(() => {
+      const connection = this.connection;
+      if (!connection?.isOpen) {
+        throw new Error('not connected');
+      }
+      return operation(connection);
+    });
+    this.operations = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Runs `work` in the raw REPL (interrupting what runs), then goes back to the friendly REPL. */
+  withRawRepl<T>(work: (repl: RawRepl) => Promise<T>): Promise<T> {
+    return this.run(async (connection) => {
+      const repl = new RawRepl(connection);
+      this.activeRepl = repl;
+      try {
+        await repl.enter();
+        const result = await work(repl);
+        await repl.exit();
+        this.tail = '>>> ';
+        return result;
+      } catch (error) {
+        repl.dispose();
+        if (connection.isOpen) {
+          connection.sendText('\r\x02'); // leave the raw REPL whatever happened
+        }
+        throw error;
+      } finally {
+        this.activeRepl = null;
+        const held = this.held;
+        this.held = '';
+        if (held) {
+          queueMicrotask(() => this.keys(held));
+        }
+      }
+    });
+  }
+
+  /** Writes files (text or bytes) and runs code, with its output streamed (the Edrys execute topic). */
+  execute(files: Record<string, string | Uint8Array>, code: string, options: ExecOptions & { onStart?: () => void }): Promise<ExecResult> {
+    return this.withRawRepl(async (repl) => {
+      options.onStart?.();
+      for (const [name, content] of Object.entries(files)) {
+        await writeFileByRepl(repl, name, typeof content === 'string' ? utf8.encode(content) : content);
+      }
+      return repl.exec(code, options);
+    });
+  }
+
+  putFile(name: string, data: Uint8Array, progress?: Progress): Promise<void> {
+    const problem = checkName(name);
+    if (problem) {
+      return Promise.reject(new Error(problem));
+    }
+    return this.run((connection) => putFile(connection, name, data, progress));
+  }
+
+  getFile(name: string, progress?: Progress): Promise<Uint8Array> {
+    const problem = checkName(name);
+    if (problem) {
+      return Promise.reject(new Error(problem));
+    }
+    return this.run((connection) => getFile(connection, name, progress));
+  }
+
+  /** The folder's entries (through the raw REPL). */
+  list(folder: string): Promise<Entry[]> {
+    const code =
+      `import os\nF=${pythonString(folder || '/')}\n` +
+      'for e in os.ilistdir(F):\n' +
+      " n=e[0];p=(F.rstrip('/') or '')+'/'+n\n" +
+      ' try:\n  s=os.stat(p);d=s[0]&0x4000;z=s[6]\n except OSError:\n  d=e[1]==0x4000;z=0\n' +
+      " print('D' if d else 'F',z,repr(n))\n";
+    return this.withRawRepl(async (repl) => parseListing(await repl.eval(code)));
+  }
+
+  remove(path: string, isDir: boolean): Promise<void> {
+    const call = isDir ? 'rmdir' : 'remove';
+    return this.withRawRepl(async (repl) => {
+      await repl.eval(`import os\nos.${call}(${pythonString(path)})\n`);
+    });
+  }
+
+  /** Creates the folder (and its parents) when missing. */
+  makeFolder(folder: string): Promise<void> {
+    const code =
+      `import os\np=''\nfor part in ${pythonString(folder)}.split('/'):\n` +
+      " if not part: continue\n p+='/'+part\n try:\n  os.mkdir(p)\n except OSError:\n  pass\n";
+    return this.withRawRepl(async (repl) => {
+      await repl.eval(code);
+    });
+  }
+
+  /** True when the board has the file (checked through the REPL: a GET of a missing file can drop the session). */
+  exists(path: string): Promise<boolean> {
+    return this.withRawRepl(async (repl) => {
+      const out = await repl.eval(`import os\ntry:\n os.stat(${pythonString(path)});print(1)\nexcept OSError:\n print(0)\n`);
+      return out.trim() === '1';
+    });
+  }
+
+  private async sendPaced(connection: WebReplConnection, input: string): Promise<void> {
+    const sentAt = { bytes: this.echo.bytes, returns: this.echo.returns };
+    let sent = 0;
+    for (const piece of splitByBytes(input, 32)) {
+      // The board echoes every byte it takes (a carriage return in paste mode as "\r\n=== ": 6 bytes for 1).
+      const acked = () => this.echo.bytes - sentAt.bytes - 5 * (this.echo.returns - sentAt.returns);
+      while (sent - acked() + piece.bytes > PasteWindow) {
+        const progressed = await this.waitForEcho(PasteStallMs);
+        if (!progressed) {
+          break; // no echo: go on rather than hang
+        }
+      }
+      if (!connection.isOpen) {
+        return;
+      }
+      connection.sendText(piece.text);
+      sent += piece.bytes;
+    }
+  }
+
+  private waitForEcho(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.echoWaiters = this.echoWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.echoWaiters.push(waiter);
+    });
+  }
+
+  /** Waits until the output since the call passes `test` (or stalls). */
+  private async waitForOutput(test: (text: string) => boolean): Promise<void> {
+    this.watched = '';
+    try {
+      while (!test(this.watched)) {
+        if (!(await this.waitForEcho(PasteStallMs))) {
+          return;
+        }
+      }
+    } finally {
+      this.watched = null;
+    }
+  }
+
+  private onOutput(text: string): void {
+    this.tail = (this.tail + text).slice(-32);
+    this.echo.bytes += utf8.encode(text).length;
+    this.echo.returns += text.split('\r').length - 1;
+    if (this.watched !== null) {
+      this.watched += text;
+    }
+    const waiters = this.echoWaiters;
+    this.echoWaiters = [];
+    for (const waiter of waiters) waiter();
+    this.events.output(text);
+    if (this.state === 'login') {
+      if (text.includes('WebREPL connected') || this.tail.includes('WebREPL connected')) {
+        this.setState('connected', '');
+        void this.run(getVersion)
+          .then((version) => {
+            this.version = version;
+            this.events.version?.(version);
+          })
+          .catch(() => undefined);
+      } else if (this.tail.includes('Access denied')) {
+        this.denied = true;
+      }
+    }
+  }
+
+  private onClosed(connection: WebReplConnection, info: CloseInfo): void {
+    if (this.connection !== connection) {
+      return;
+    }
+    this.connection = null;
+    this.activeRepl = null;
+    const reason = this.denied ? 'wrong password (Access denied)' : describeClose(info);
+    this.setState('disconnected', reason);
+  }
+
+  private setState(state: BoardState, detail: string): void {
+    this.state = state;
+    this.events.state(state, detail);
+  }
+}
+
+/** Writes a file through the raw REPL, in pieces that each fit the board's memory easily. */
+async function writeFileByRepl(repl: RawRepl, name: string, data: Uint8Array): Promise<void> {
+  const problem = checkName(name);
+  if (problem) {
+    throw new Error(problem);
+  }
+  await repl.eval(`f=open(${pythonString(name)},'wb')\n`);
+  try {
+    for (let at = 0; at < data.length; at += 2048) {
+      await repl.eval(`f.write(${pythonBytes(data.subarray(at, at + 2048))})\n`);
+    }
+  } finally {
+    await repl.eval('f.close()\ndel f\n');
+  }
+}
+
+/** Parses the listing printed by list(): `D|F size 'name'` per line. */
+export function parseListing(text: string): Entry[] {
+  const entries: Entry[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^([DF]) (\d+) (['"])(.*)\3$/.exec(line.trim());
+    if (match) {
+      entries.push({ name: unrepr(match[4]), isDir: match[1] === 'D', size: Number(match[2]) });
+    }
+  }
+  return entries.sort((a, b) => Number(b.isDir) - Number(a.isDir) || a.name.localeCompare(b.name));
+}
+
+function unrepr(body: string): string {
+  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)/g, (_, esc: string) => {
+    switch (esc[0]) {
+      case 'x':
+      case 'u':
+      case 'U':
+        return String.fromCodePoint(parseInt(esc.slice(1), 16));
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 't':
+        return '\t';
+      default:
+        return esc;
+    }
+  });
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof BoardError) {
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,366 @@
+// The Edrys module (served at /edrys/): the station holds the board connection and relays the terminal;
+// teachers and students type into the same session; editor modules' code runs on the execute topic.
+//
+//  student/teacher ── data, put_file, get_file, connect ──►  station ──ws──► board (or gateway)
+//                  ◄── write, got_file ─────────────────────  (raw REPL for execute, on-idle script)
+
+import { Board, BoardState, errorText } from '../board';
+import { mixedContentProblem } from '../protocol';
+import { InterruptedError } from '../rawrepl';
+import { byId, createTerminal, formatBytes, note, saveBytes } from '../ui/term';
+import { edrys, EdrysApi, EdrysMessage, parseExecute, SharedState, toBytes, ExecuteRequest } from './edrys-api';
+import './edrys.css';
+
+const urlInput = byId<HTMLInputElement>('url');
+const connectButton = byId<HTMLButtonElement>('connect');
+const statusText = byId<HTMLSpanElement>('status');
+const versionText = byId<HTMLSpanElement>('version');
+const warning = byId<HTMLDivElement>('warning');
+const putInput = byId<HTMLInputElement>('put-input');
+const getName = byId<HTMLInputElement>('get-name');
+const getButton = byId<HTMLButtonElement>('get-button');
+const fileStatus = byId<HTMLSpanElement>('file-status');
+
+const api: EdrysApi | null = edrys();
+const isStation = !api || api.role === 'station';
+const shared = api ? new SharedState(api) : null;
+const term = createTerminal(byId('terminal'), (text) => typed(text));
+const pendingGets = new Set<string>();
+
+let config: Record<string, unknown> = {};
+let executeTopic = 'execute';
+let board: Board | null = null;
+
+document.body.dataset.role = api?.role ?? 'station';
+
+function show(text: string): void {
+  term.terminal.write(text);
+  relay(text);
+}
+
+// Board output goes to the others in batches: one message per board frame would flood the room.
+let relayBuffer = '';
+let relayTimer: ReturnType<typeof setTimeout> | null = null;
+function relay(text: string): void {
+  if (!api || !isStation) return;
+  relayBuffer += text;
+  relayTimer ??= setTimeout(() => {
+    relayTimer = null;
+    const body = relayBuffer;
+    relayBuffer = '';
+    api.sendMessage('write', body);
+  }, 25);
+}
+
+function setFileStatus(text: string): void {
+  fileStatus.textContent = text;
+  if (isStation) shared?.set('file_status', text);
+}
+
+function setStatus(text: string, state: BoardState | 'remote'): void {
+  statusText.textContent = text;
+  document.body.dataset.state = state;
+}
+
+/** Keys and pastes typed here: to the board at the station, to the station from anyone else. */
+function typed(data: string): void {
+  if (isStation) {
+    board?.keys(data);
+  } else {
+    api?.sendMessage('data', data.replace(/\r\n|\n/g, '\r'));
+  }
+}
+term.terminal.onData(typed);
+
+// ---- the station ----
+
+function createBoard(): Board {
+  let previous: BoardState = 'disconnected';
+  return new Board({
+    output: (text) => {
+      show(text);
+      answerPassword(text);
+    },
+    state: (state, detail) => {
+      const text =
+        state === 'connecting' ? `Connecting to ${detail}…` :
+        state === 'login' ? 'Connected: type the password in the terminal' :
+        state === 'connected' ? 'Connected' :
+        detail ? `Disconnected: ${detail}` : 'Disconnected';
+      setStatus(text, state);
+      shared?.set('status', text);
+      connectButton.textContent = state === 'disconnected' ? 'Connect' : 'Disconnect';
+      if (state === 'disconnected') {
+        versionText.hidden = true;
+        shared?.set('version', '');
+        if (previous !== 'disconnected') show(note(`Disconnected${detail ? `: ${detail}` : ''}`, '31'));
+      }
+      previous = state;
+    },
+    version: (version) => {
+      versionText.textContent = `MicroPython ${version}`;
+      versionText.hidden = false;
+      shared?.set('version', version);
+    },
+  });
+}
+
+/** An unattended station may be given the password (stationConfig.password): it answers the prompt itself. */
+let passwordTail = '';
+function answerPassword(text: string): void {
+  const password = typeof config.password === 'string' ? config.password : '';
+  if (!password || board?.state !== 'login') return;
+  passwordTail = (passwordTail + text).slice(-16);
+  if (passwordTail.endsWith('Password: ')) {
+    passwordTail = '';
+    board.keys(`${password}\r`);
+  }
+}
+
+async function stationConnect(url: string): Promise<void> {
+  const problem = mixedContentProblem(location.protocol, url);
+  if (problem) {
+    warning.textContent = problem;
+    warning.hidden = false;
+    show(note(problem, '33'));
+    setStatus('Not connected: an HTTPS page needs wss://', 'disconnected');
+    shared?.set('status', 'Not connected: an HTTPS page needs wss:// (the gateway with TLS)');
+    return;
+  }
+  warning.hidden = true;
+  shared?.set('url', url);
+  board ??= createBoard();
+  try {
+    await board.connect(url);
+  } catch {
+    // shown by the state handler
+  }
+}
+
+/** Runs an editor's code: interrupts what runs, writes the files, runs, and shows the output to everyone. */
+async function runExecute(request: ExecuteRequest): Promise<void> {
+  if (!board || board.state !== 'connected') {
+    show(note(`Cannot run ${request.label}: the station is not connected to the board.`, '31'));
+    return;
+  }
+  board.interrupt(); // a run in progress ends (KeyboardInterrupt), then this one starts
+  const names = Object.keys(request.files);
+  try {
+    const result = await board.execute(request.files, request.code, {
+      onStart: () => show(note(names.length > 0 ? `▶ writing ${names.join(', ')} and running ${request.label}` : '▶ running code', '36')),
+      onStdout: (text) => show(text),
+      onStderr: (text) => show(`\x1b[31m${text}\x1b[0m`),
+    });
+    show(result.stdout.endsWith('\n') || result.stderr || !result.stdout ? '>>> ' : '\r\n>>> ');
+  } catch (error) {
+    show(note(error instanceof InterruptedError ? 'Run interrupted by a newer one' : `Run failed: ${errorText(error)}`, '31'));
+  }
+}
+
+/** The on-idle script: stationConfig.on_idle (a file on the board), or self_charge.py for self_charge_alvik. */
+function idleScript(): string | null {
+  if (typeof config.on_idle === 'string' && config.on_idle.trim()) return config.on_idle.trim();
+  if (config.self_charge_alvik === true || config.self_charge_alvik === 'true') return 'self_charge.py';
+  return null;
+}
+
+let lastUsers = 0;
+function checkIdle(): void {
+  if (!api || !isStation) return;
+  const script = idleScript();
+  const users = api.liveClass?.users;
+  if (!script || !users) return;
+  const me = api.liveUser?.displayName ?? api.username;
+  const stationRoom = api.liveUser?.room;
+  // People in the station's room, the station itself left out.
+  const present = Object.values(users).filter(
+    (u) => u && u.displayName !== me && !u.displayName?.startsWith('Station') && (stationRoom ? u.room === stationRoom : u.room?.startsWith('Station')),
+  ).length;
+  if (present === 0 && lastUsers > 0 && board?.state === 'connected') {
+    show(note(`Everyone left: running ${script}`, '36'));
+    void runExecute({ files: {}, code: `exec(open(${JSON.stringify(script)}).read(), {'__name__': '__main__'})\n`, label: script });
+  }
+  lastUsers = present;
+}
+
+function onStationMessage(message: EdrysMessage, self: boolean): void {
+  if (message.subject === executeTopic) {
+    const request = parseExecute(message.body);
+    if (request) void runExecute(request);
+    return;
+  }
+  if (self) return;
+  switch (message.subject) {
+    case 'data':
+      if (typeof message.body === 'string') board?.keys(message.body);
+      break;
+    case 'connect':
+      void stationConnect(typeof message.body === 'string' && message.body ? message.body : urlInput.value.trim());
+      break;
+    case 'disconnect':
+      board?.disconnect();
+      break;
+    case 'run_self_charge': {
+      const script = idleScript();
+      if (script) void runExecute({ files: {}, code: `exec(open(${JSON.stringify(script)}).read())\n`, label: script });
+      break;
+    }
+    case 'put_file': {
+      const body = message.body as { filename?: string; data?: unknown };
+      if (body?.filename) void stationPut(body.filename, toBytes(body.data));
+      break;
+    }
+    case 'get_file':
+      if (typeof message.body === 'string') void stationGet(message.body);
+      break;
+  }
+}
+
+async function stationPut(name: string, data: Uint8Array): Promise<void> {
+  if (!board || board.state !== 'connected') {
+    setFileStatus(`Cannot send ${name}: not connected`);
+    return;
+  }
+  try {
+    await board.putFile(name, data, (done, total) => setFileStatus(`Sending ${name}: ${formatBytes(done)} of ${formatBytes(total ?? 0)}`));
+    setFileStatus(`Sent ${name}, ${data.length} bytes`);
+  } catch (error) {
+    setFileStatus(`Sending ${name} failed: ${errorText(error)}`);
+  }
+}
+
+async function stationGet(name: string): Promise<Uint8Array | null> {
+  if (!board || board.state !== 'connected') {
+    setFileStatus(`Cannot get ${name}: not connected`);
+    return null;
+  }
+  try {
+    if (board.atPrompt && !(await board.exists(name))) {
+      setFileStatus(`The board has no file ${name}`);
+      return null;
+    }
+    const data = await board.getFile(name, (done) => setFileStatus(`Getting ${name}: ${formatBytes(done)}`));
+    setFileStatus(`Got ${name}, ${data.length} bytes`);
+    api?.sendMessage('got_file', { filename: name, data });
+    return data;
+  } catch (error) {
+    setFileStatus(`Getting ${name} failed: ${errorText(error)}`);
+    return null;
+  }
+}
+
+// ---- everyone else ----
+
+function onRemoteMessage(message: EdrysMessage, self: boolean): void {
+  if (self) return;
+  switch (message.subject) {
+    case 'write':
+      if (typeof message.body === 'string') term.terminal.write(message.body);
+      break;
+    case 'got_file': {
+      const body = message.body as { filename?: string; data?: unknown };
+      if (body?.filename && pendingGets.delete(body.filename)) {
+        saveBytes(body.filename, toBytes(body.data));
+      }
+      break;
+    }
+  }
+}
+
+function refreshFromState(): void {
+  if (!shared) return;
+  const url = shared.get('url');
+  if (typeof url === 'string' && document.activeElement !== urlInput) urlInput.value = url;
+  const status = shared.get('file_status');
+  if (typeof status === 'string' && !isStation) fileStatus.textContent = status;
+  if (!isStation) {
+    const text = shared.get('status');
+    const statusString = typeof text === 'string' ? text : 'Waiting for the station';
+    setStatus(statusString, 'remote');
+    document.body.dataset.state = statusString.startsWith('Connected') ? 'connected' : 'disconnected';
+    connectButton.textContent = statusString.startsWith('Disconnected') || statusString.startsWith('Not') ? 'Connect' : 'Disconnect';
+    const version = shared.get('version');
+    versionText.hidden = !(typeof version === 'string' && version);
+    versionText.textContent = `MicroPython ${version}`;
+  }
+}
+
+// ---- wiring ----
+
+connectButton.addEventListener('click', () => {
+  const url = urlInput.value.trim();
+  if (isStation) {
+    if (board && board.state !== 'disconnected') board.disconnect();
+    else void stationConnect(url);
+  } else if (connectButton.textContent === 'Connect') {
+    shared?.set('url', url);
+    api?.sendMessage('connect', url);
+  } else {
+    api?.sendMessage('disconnect', '');
+  }
+});
+urlInput.addEventListener('change', () => {
+  if (api?.role !== 'student') shared?.set('url', urlInput.value.trim());
+});
+
+putInput.addEventListener('change', async () => {
+  const files = [...(putInput.files ?? [])];
+  putInput.value = '';
+  for (const file of files) {
+    const data = new Uint8Array(await file.arrayBuffer());
+    if (isStation) await stationPut(file.name, data);
+    else api?.sendMessage('put_file', { filename: file.name, data });
+  }
+});
+
+getButton.addEventListener('click', async () => {
+  const name = getName.value.trim();
+  if (!name) return;
+  if (isStation) {
+    const data = await stationGet(name);
+    if (data) saveBytes(name, data);
+  } else {
+    pendingGets.add(name);
+    api?.sendMessage('get_file', name);
+  }
+});
+
+if (!api) {
+  warning.textContent = 'Edrys was not found (edrys.js did not load): this page works alone as a station terminal.';
+  warning.hidden = false;
+  setStatus('Disconnected', 'disconnected');
+  board = createBoard();
+} else {
+  setStatus(isStation ? 'Disconnected' : 'Waiting for the station', isStation ? 'disconnected' : 'remote');
+  api.onMessage((message) => {
+    const me = api.liveUser?.name ?? api.username;
+    const self = message.from === me;
+    if (isStation) onStationMessage(message, self);
+    else onRemoteMessage(message, self);
+  }, true);
+  api.onReady(() => {
+    config = api.module?.stationConfig ?? api.module?.config ?? {};
+    executeTopic = typeof config.execute === 'string' && config.execute ? config.execute : 'execute';
+    document.body.dataset.role = api.role;
+    urlInput.disabled = api.role === 'student';
+    if (isStation) {
+      board = createBoard();
+      const stateUrl = shared?.get('url');
+      const url = (typeof config.websocket === 'string' && config.websocket) || (typeof stateUrl === 'string' && stateUrl) || '';
+      urlInput.value = url;
+      if (url) void stationConnect(url);
+    }
+    refreshFromState();
+    checkIdle();
+  });
+  api.onUpdate(() => {
+    refreshFromState();
+    checkIdle();
+  });
+}
+
+(window as unknown as { webrepl: object }).webrepl = {
+  terminalText: () => term.text(),
+  role: () => api?.role ?? 'station',
+  state: () => board?.state ?? 'remote',
+};

@@ -1,0 +1,221 @@
+// The raw REPL and raw-paste mode (PROTOCOL.md, "Raw REPL"): how code runs on the board with nothing lost,
+// whatever its length: raw-paste's flow control paces the code to the board's input buffer.
+
+import { WebReplConnection } from './connection';
+import { OutputReader } from './reader';
+
+const RawBanner = 'raw REPL; CTRL-B to exit\r\n>';
+const PromptTimeoutMs = 10000;
+
+export interface ExecOptions {
+  /** Program output as it arrives. */
+  onStdout?: (text: string) => void;
+  /** Error output (a traceback) as it arrives. */
+  onStderr?: (text: string) => void;
+  /** How long the program may run; 0: no limit (it can be interrupted). */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** A Python error on the board: its traceback. */
+export class BoardError extends Error {
+  constructor(readonly traceback: string) {
+    super(lastLine(traceback));
+    this.name = 'BoardError';
+  }
+}
+
+/** The operation was interrupted (Ctrl-C, or a newer run) before it ran its code. */
+export class InterruptedError extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'InterruptedError';
+  }
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split(/\r?\n/);
+  return lines[lines.length - 1] || 'error on the board';
+}
+
+/**
+ * A raw REPL session: enter() takes the board's output and interrupts what runs, exec() runs code,
+ * exit() goes back to the friendly REPL and gives the output back to the terminal.
+ */
+export class RawRepl {
+  private readonly reader: OutputReader;
+  private pasteSupported: boolean | null = null;
+  private interrupted = false;
+
+  constructor(private readonly connection: WebReplConnection) {
+    this.reader = new OutputReader(connection);
+  }
+
+  /** Stops what runs (Ctrl-C) and enters the raw REPL (Ctrl-A); resolves at its prompt. */
+  async enter(): Promise<void> {
+    this.connection.sendText('\r\x03\x03');
+    this.connection.sendText('\r\x01');
+    await this.reader.readUntil(RawBanner, PromptTimeoutMs, 'the raw REPL prompt (is a program ignoring Ctrl-C?)');
+  }
+
+  /** Runs `code`; resolves when it has finished, with its output. */
+  async exec(code: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.interrupted) {
+      throw new InterruptedError();
+    }
+    if (this.pasteSupported !== false) {
+      this.connection.sendText('\x05A\x01');
+      const answer = await this.reader.readChars(2, PromptTimeoutMs, 'the raw-paste answer');
+      if (answer === 'R\x01') {
+        this.pasteSupported = true;
+        await this.sendPaced(code);
+      } else if (answer === 'R\x00') {
+        this.pasteSupported = false;
+        await this.sendUnpaced(code);
+      } else {
+        // Firmware older than raw-paste: it took the bytes as code and Ctrl-A restarted its raw REPL.
+        this.pasteSupported = false;
+        await this.reader.readUntil(RawBanner, PromptTimeoutMs, 'the raw REPL prompt');
+        await this.sendUnpaced(code);
+      }
+    } else {
+      await this.sendUnpaced(code);
+    }
+
+    if (this.interrupted) {
+      this.connection.sendText('\x03'); // an interrupt that came while the code was on its way
+    }
+    const timeout = options.timeoutMs ?? 0;
+    const stdout = await this.reader.readUntil('\x04', timeout, 'the program to finish', options.onStdout);
+    const stderr = await this.reader.readUntil('\x04', timeout, 'the error output', options.onStderr);
+    await this.reader.readUntil('>', PromptTimeoutMs, 'the raw REPL prompt');
+    return { stdout, stderr };
+  }
+
+  /** Runs `code` and returns its output; a traceback becomes a BoardError. */
+  async eval(code: string): Promise<string> {
+    const result = await this.exec(code, { timeoutMs: 30000 });
+    if (result.stderr) {
+      throw new BoardError(result.stderr);
+    }
+    return result.stdout;
+  }
+
+  /**
+   * Interrupts the running program (its KeyboardInterrupt comes as error output). An interrupt before the
+   * program runs stops it as soon as it starts, and the session runs no more code.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.connection.sendText('\x03');
+  }
+
+  /** Back to the friendly REPL (Ctrl-B); resolves at its prompt and gives the output back. */
+  async exit(): Promise<void> {
+    try {
+      if (this.connection.isOpen) {
+        this.connection.sendText('\r\x02');
+        await this.reader.readUntil('>>> ', PromptTimeoutMs, 'the friendly REPL prompt');
+      }
+    } finally {
+      this.reader.dispose();
+    }
+  }
+
+  /** Gives the output back without leaving the raw REPL (the connection is gone). */
+  dispose(): void {
+    this.reader.dispose();
+  }
+
+  /** Raw-paste: the board grants a window of bytes, and one more window for each \x01 it sends. */
+  private async sendPaced(code: string): Promise<void> {
+    const header = await this.reader.readChars(2, PromptTimeoutMs, 'the raw-paste window size');
+    const window = windowSize(header);
+    let allowed = window;
+    const pieces = splitByBytes(code, window);
+    for (const piece of pieces) {
+      while (allowed < piece.bytes) {
+        const granted = await this.waitForGrant();
+        if (granted < 0) {
+          // The board wants no more (e.g. it was interrupted): end the paste, and it reports why.
+          this.connection.sendText('\x04');
+          await this.reader.readUntil('\x04', PromptTimeoutMs, 'the end of raw paste');
+          return;
+        }
+        allowed += granted * window;
+      }
+      this.connection.sendText(piece.text);
+      allowed -= piece.bytes;
+    }
+    this.connection.sendText('\x04');
+    // Grants may still come before the board's \x04, which says it has the whole program.
+    await this.reader.readUntil('\x04', PromptTimeoutMs, 'the board to take the code');
+  }
+
+  /** Waits for flow-control characters: the number of \x01 grants, or -1 when the board sent \x04. */
+  private async waitForGrant(): Promise<number> {
+    for (;;) {
+      const text = this.reader.take();
+      if (text.includes('\x04')) {
+        return -1;
+      }
+      const grants = text.split('\x01').length - 1;
+      if (grants > 0) {
+        return grants;
+      }
+      await this.reader.waitForText(Date.now() + PromptTimeoutMs, 'the board to ask for more code');
+    }
+  }
+
+  /** Plain raw REPL (firmware without raw-paste): small pieces, a pause between them for a 256-byte buffer. */
+  private async sendUnpaced(code: string): Promise<void> {
+    for (const piece of splitByBytes(code, 128)) {
+      this.connection.sendText(piece.text);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    this.connection.sendText('\x04');
+    const ok = await this.reader.readChars(2, PromptTimeoutMs, 'the board to take the code');
+    if (ok !== 'OK') {
+      throw new Error(`the raw REPL answered ${JSON.stringify(ok)} instead of OK`);
+    }
+  }
+}
+
+/**
+ * The window size from raw-paste's two bytes (u16, little-endian). Through a relay that keeps text valid
+ * UTF-8 a byte above 0x7F arrives as U+FFFD: then take the smallest value it can stand for, since sending
+ * less than the window is always allowed.
+ */
+export function windowSize(header: string): number {
+  const low = header.charCodeAt(0);
+  const high = header.charCodeAt(1);
+  const lowByte = low <= 0xff ? low : 0x80;
+  const highByte = high <= 0x7f ? high : 0;
+  return Math.max(lowByte | (highByte << 8), 32);
+}
+
+/** Splits text into pieces of at most `maxBytes` bytes of UTF-8, never inside a character. */
+export function splitByBytes(text: string, maxBytes: number): { text: string; bytes: number }[] {
+  const pieces: { text: string; bytes: number }[] = [];
+  let current = '';
+  let bytes = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes + size > maxBytes && current) {
+      pieces.push({ text: current, bytes });
+      current = '';
+      bytes = 0;
+    }
+    current += ch;
+    bytes += size;
+  }
+  if (current) {
+    pieces.push({ text: current, bytes });
+  }
+  return pieces;
+}

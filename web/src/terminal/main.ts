@@ -1,0 +1,305 @@
+// The terminal page (served at /): a WebREPL terminal with file transfer and a file panel.
+
+import { Board, BoardState, Entry, errorText } from '../board';
+import { checkName, joinPath, mixedContentProblem } from '../protocol';
+import { byId, createTerminal, formatBytes, note, saveBytes } from '../ui/term';
+import './terminal.css';
+
+const urlInput = byId<HTMLInputElement>('url');
+const connectButton = byId<HTMLButtonElement>('connect');
+const statusText = byId<HTMLSpanElement>('status');
+const versionText = byId<HTMLSpanElement>('version');
+const warning = byId<HTMLDivElement>('warning');
+const putFolder = byId<HTMLInputElement>('put-folder');
+const putInput = byId<HTMLInputElement>('put-input');
+const dropZone = byId<HTMLDivElement>('drop-zone');
+const getName = byId<HTMLInputElement>('get-name');
+const getButton = byId<HTMLButtonElement>('get-button');
+const transferProgress = byId<HTMLProgressElement>('transfer-progress');
+const transferStatus = byId<HTMLSpanElement>('transfer-status');
+const listFolder = byId<HTMLInputElement>('list-folder');
+const listButton = byId<HTMLButtonElement>('list-button');
+const fileList = byId<HTMLTableSectionElement>('file-list');
+
+const term = createTerminal(byId('terminal'), (text) => void board.paste(text));
+
+const board = new Board({
+  output: (text) => term.terminal.write(text),
+  state: (state, detail) => showState(state, detail),
+  version: (version) => {
+    versionText.textContent = `MicroPython ${version}`;
+    versionText.hidden = false;
+  },
+});
+
+term.terminal.onData((data) => board.keys(data));
+
+/** The URL to offer: the hash (kept across reloads), else the board behind the gateway that served the page. */
+function initialUrl(): string {
+  const hash = decodeURIComponent(location.hash.slice(1));
+  if (hash) {
+    return /^wss?:\/\//i.test(hash) ? hash : `ws://${hash}`;
+  }
+  if (location.protocol === 'http:' || location.protocol === 'https:') {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/boards/virtual`;
+  }
+  return 'ws://192.168.4.1:8266';
+}
+
+function showWarning(text: string | null): void {
+  warning.textContent = text ?? '';
+  warning.hidden = text === null;
+  term.fit();
+}
+
+let shownState: BoardState = 'disconnected';
+
+function showState(state: BoardState, detail: string): void {
+  const previous = shownState;
+  shownState = state;
+  document.body.dataset.state = state;
+  const connected = state !== 'disconnected';
+  connectButton.textContent = connected ? 'Disconnect' : 'Connect';
+  urlInput.disabled = connected;
+  for (const control of [getButton, listButton, putInput]) {
+    control.disabled = state !== 'connected';
+  }
+  switch (state) {
+    case 'connecting':
+      statusText.textContent = `Connecting to ${detail}…`;
+      break;
+    case 'login':
+      statusText.textContent = 'Connected: type the password in the terminal';
+      term.terminal.focus();
+      break;
+    case 'connected':
+      statusText.textContent = 'Connected';
+      void refreshList();
+      break;
+    case 'disconnected':
+      statusText.textContent = detail ? `Disconnected: ${detail}` : 'Disconnected';
+      versionText.hidden = true;
+      if (previous !== 'disconnected') {
+        term.terminal.write(note(`Disconnected${detail ? `: ${detail}` : ''}`, '31'));
+      }
+      break;
+  }
+}
+
+async function connect(): Promise<void> {
+  const url = urlInput.value.trim();
+  const problem = mixedContentProblem(location.protocol, url);
+  if (problem) {
+    showWarning(problem);
+    term.terminal.write(note(problem, '33'));
+    return;
+  }
+  showWarning(null);
+  history.replaceState(null, '', `#${url}`);
+  try {
+    await board.connect(url);
+  } catch {
+    // shown by the state handler
+  }
+}
+
+connectButton.addEventListener('click', () => {
+  if (board.state === 'disconnected') {
+    void connect();
+  } else {
+    board.disconnect();
+  }
+});
+urlInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') void connect();
+});
+
+function setProgress(text: string, done?: number, total?: number | null): void {
+  transferStatus.textContent = text;
+  if (done === undefined) {
+    transferProgress.hidden = true;
+    return;
+  }
+  transferProgress.hidden = false;
+  if (total) {
+    transferProgress.max = total;
+    transferProgress.value = done;
+  } else {
+    transferProgress.removeAttribute('value'); // indeterminate while the size is unknown
+  }
+}
+
+/** Sends the files to the chosen folder, one after another, with progress. */
+async function sendFiles(files: File[]): Promise<void> {
+  if (files.length === 0) return;
+  if (board.state !== 'connected') {
+    setProgress('Connect and log in first.');
+    return;
+  }
+  const folder = putFolder.value.trim() || '/';
+  for (const file of files) {
+    const problem = checkName(joinPath(folder, file.name));
+    if (problem) {
+      setProgress(`Not sent: ${problem}.`);
+      return;
+    }
+  }
+  try {
+    if (folder !== '/' && folder !== '' && board.atPrompt) {
+      await board.makeFolder(folder); // a PUT into a missing folder gets no reply and can drop the session
+    }
+    for (const [index, file] of files.entries()) {
+      const path = joinPath(folder, file.name);
+      const data = new Uint8Array(await file.arrayBuffer());
+      const label = files.length > 1 ? ` (${index + 1}/${files.length})` : '';
+      await board.putFile(path, data, (done, total) =>
+        setProgress(`Sending ${path}${label}: ${formatBytes(done)} of ${formatBytes(total ?? data.length)}`, done, total),
+      );
+      setProgress(`Sent ${path}, ${data.length} bytes${label}`);
+    }
+    if (files.length > 1) setProgress(`Sent ${files.length} files to ${folder}`);
+    if (listFolder.value.trim() === folder) void refreshList();
+  } catch (error) {
+    setProgress(`Sending failed: ${errorText(error)}`);
+  }
+}
+
+async function fetchFile(path: string): Promise<void> {
+  const problem = checkName(path);
+  if (problem) {
+    setProgress(`Not asked: ${problem}.`);
+    return;
+  }
+  try {
+    if (board.atPrompt && !(await board.exists(path))) {
+      setProgress(`The board has no file ${path}.`);
+      return;
+    }
+    const data = await board.getFile(path, (done) => setProgress(`Getting ${path}: ${formatBytes(done)}`, done, null));
+    setProgress(`Got ${path}, ${data.length} bytes`);
+    saveBytes(path, data);
+  } catch (error) {
+    setProgress(`Getting failed: ${errorText(error)}`);
+  }
+}
+
+putInput.addEventListener('change', () => {
+  const files = [...(putInput.files ?? [])];
+  putInput.value = '';
+  void sendFiles(files);
+});
+for (const target of [dropZone, document.body]) {
+  target.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    dropZone.classList.add('over');
+  });
+  target.addEventListener('dragleave', () => dropZone.classList.remove('over'));
+  target.addEventListener('drop', (event) => {
+    event.preventDefault();
+    event.stopPropagation();
+    dropZone.classList.remove('over');
+    void sendFiles([...(event.dataTransfer?.files ?? [])]);
+  });
+}
+getButton.addEventListener('click', () => void fetchFile(getName.value.trim()));
+getName.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') void fetchFile(getName.value.trim());
+});
+
+/** Lists the folder through the REPL, when nothing runs (listing would interrupt a program). */
+async function refreshList(): Promise<void> {
+  if (board.state !== 'connected') return;
+  if (!board.atPrompt) {
+    setProgress('The board is busy (a program runs, or a line is half typed): press Enter or Ctrl-C, then Refresh.');
+    return;
+  }
+  const folder = listFolder.value.trim() || '/';
+  try {
+    renderList(folder, await board.list(folder));
+  } catch (error) {
+    setProgress(`Listing ${folder} failed: ${errorText(error)}`);
+  }
+}
+
+function renderList(folder: string, entries: Entry[]): void {
+  fileList.replaceChildren();
+  for (const entry of entries) {
+    const path = joinPath(folder, entry.name);
+    const row = fileList.insertRow();
+    row.dataset.name = entry.name;
+    const name = row.insertCell();
+    if (entry.isDir) {
+      const open = document.createElement('a');
+      open.href = '#';
+      open.textContent = `${entry.name}/`;
+      open.addEventListener('click', (event) => {
+        event.preventDefault();
+        listFolder.value = path;
+        void refreshList();
+      });
+      name.append(open);
+    } else {
+      name.textContent = entry.name;
+    }
+    row.insertCell().textContent = entry.isDir ? '' : formatBytes(entry.size);
+    const actions = row.insertCell();
+    if (!entry.isDir) {
+      actions.append(button('⤓', `Download ${path}`, 'download', () => void fetchFile(path)));
+    }
+    actions.append(
+      button('✕', `Delete ${path}`, 'delete', async () => {
+        if (!confirm(`Delete ${path} on the board?`)) return;
+        try {
+          await board.remove(path, entry.isDir);
+          setProgress(`Deleted ${path}`);
+        } catch (error) {
+          setProgress(`Deleting failed: ${errorText(error)}`);
+        }
+        void refreshList();
+      }),
+    );
+  }
+  if (folder !== '/') {
+    const up = fileList.insertRow(0);
+    const cell = up.insertCell();
+    cell.colSpan = 3;
+    const link = document.createElement('a');
+    link.href = '#';
+    link.textContent = '../';
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      listFolder.value = folder.replace(/\/[^/]*\/?$/, '') || '/';
+      void refreshList();
+    });
+    cell.append(link);
+  }
+}
+
+function button(label: string, title: string, kind: string, action: () => void): HTMLButtonElement {
+  const element = document.createElement('button');
+  element.textContent = label;
+  element.title = title;
+  element.className = kind;
+  element.addEventListener('click', action);
+  return element;
+}
+
+listButton.addEventListener('click', () => void refreshList());
+listFolder.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') void refreshList();
+});
+
+urlInput.value = initialUrl();
+showState('disconnected', '');
+term.terminal.write('\x1b[2mWebREPL terminal: press Connect, then type the password at the board\'s prompt.\x1b[0m\r\n');
+if (location.protocol === 'https:' && /^ws:\/\//i.test(urlInput.value)) {
+  showWarning(mixedContentProblem(location.protocol, urlInput.value));
+}
+
+// For tests and the console: read-only views of the page's state.
+(window as unknown as { webrepl: object }).webrepl = {
+  terminalText: () => term.text(),
+  state: () => board.state,
+  version: () => board.version,
+};
