@@ -107,8 +107,10 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
-        await session.RunClientAsync(client, lifetime.Token).ConfigureAwait(false);
+        // Not RequestAborted: Kestrel fires it as soon as the client's FIN arrives, and reads then fail even for
+        // data already received (a client that sends its last frames and closes would lose them). The end of the
+        // stream ends the receive loop instead.
+        await session.RunClientAsync(client, stopping).ConfigureAwait(false);
     }
 
     private bool TryResolveTarget(string path, out WebReplTarget target, out string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)

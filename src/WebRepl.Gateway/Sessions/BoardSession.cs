@@ -24,6 +24,9 @@ internal sealed partial class BoardSession
 {
     private const int MaxBoardFrame = 65535;
 
+    /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
+    internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
+
     private static readonly byte[] ConnectedMarker = "WebREPL connected"u8.ToArray();
     private static readonly byte[] DeniedMarker = "Access denied"u8.ToArray();
     private static readonly byte[] PasswordPrompt = "Password: "u8.ToArray();
@@ -589,6 +592,8 @@ internal sealed partial class BoardSession
         if (!right)
         {
             LogWrongPassword(_logger, client.Name, client.Remote, BoardText);
+            // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
+            await Task.Delay(WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await client.SendAsync(DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
             await client.CloseAsync(CloseReason.PolicyViolation, "Access denied: wrong password").ConfigureAwait(false);
             return false;
