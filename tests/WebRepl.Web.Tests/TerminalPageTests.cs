@@ -132,6 +132,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         // The terminal still works after the panel's raw REPL operations.
         await page.MainFrame.TypeAsync(page, "print(7*6)\n");
         await page.MainFrame.WaitForLineAsync("42");
+        await Screenshots.TakeAsync(page, "terminal-page.png");
     }
 
     [Fact]

@@ -96,7 +96,7 @@ export function mixedContentProblem(pageProtocol: string, url: string): string |
   }
   return (
     'This page was loaded over HTTPS, and browsers do not let an HTTPS page open an unencrypted ws:// connection. ' +
-    'Connect through the WebREPL gateway with TLS instead: start it with TLS (webrepl gateway --tls) and use ' +
+    'Connect through the WebREPL gateway with TLS instead: start it with TLS (webrepl gateway --self-signed, or --cert and --key) and use ' +
     `wss://GATEWAY/${url.trim()}, or load this page over http://.`
   );
 }
