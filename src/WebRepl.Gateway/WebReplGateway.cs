@@ -144,6 +144,7 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         var app = builder.Build();
         var sessions = new SessionRegistry(options, logger);
         var stopping = new CancellationTokenSource();
+        var ownHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost" };
         var endpoint = new ForwardingEndpoint(options, targets, origins, boards, sessions, logger, stopping.Token);
         app.Use(async (context, next) =>
         {
@@ -162,6 +163,15 @@ public sealed partial class WebReplGateway : IAsyncDisposable
 
             if (HttpMethods.IsGet(context.Request.Method) && path == "/api/sessions")
             {
+                // Board addresses and client addresses: not for a DNS-rebinding page, whose Host is its own name.
+                string host = context.Request.Host.Host.Trim('[', ']');
+                if (!IPAddress.TryParse(host, out _) && !Volatile.Read(ref ownHosts).Contains(host))
+                {
+                    context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+                    await context.Response.WriteAsync($"The session list answers to this machine's names and addresses only, not '{host}'.\n", context.RequestAborted).ConfigureAwait(false);
+                    return;
+                }
+
                 await context.Response.WriteAsJsonAsync(sessions.Describe(), context.RequestAborted).ConfigureAwait(false);
                 return;
             }
@@ -196,11 +206,16 @@ public sealed partial class WebReplGateway : IAsyncDisposable
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var urls = addresses.Select(a => new Uri(a)).ToList();
+        var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var url in urls)
         {
-            origins.AddOwn(url.Scheme, OwnHosts(url), url.Port);
+            var hosts = OwnHosts(url);
+            known.UnionWith(hosts);
+            origins.AddOwn(url.Scheme, hosts, url.Port);
             LogListening(logger, url.ToString());
         }
+
+        Volatile.Write(ref ownHosts, known);
 
         return new WebReplGateway(app, sessions, stopping, certificate, urls, boards, targets.Describe(), origins.Describe(), generated, certificatePath);
     }

@@ -250,5 +250,14 @@ public sealed class SharedSessionTests
         Assert.Equal(2, clients.Count);
         Assert.Contains(clients, c => c.GetProperty("viewer").GetBoolean());
         Assert.All(clients, c => Assert.True(c.GetProperty("bytesOut").GetInt64() > 0));
+
+        // A DNS-rebinding page reaches the port under its own name: no session list for it.
+        using var rebinding = new HttpRequestMessage(HttpMethod.Get, "/api/sessions");
+        rebinding.Headers.Host = $"attacker.example:{gateway.Port}";
+        using var refused = await http.SendAsync(rebinding, cts.Token);
+        Assert.Equal(System.Net.HttpStatusCode.MisdirectedRequest, refused.StatusCode);
+        using var byName = new HttpRequestMessage(HttpMethod.Get, "/api/sessions");
+        byName.Headers.Host = $"localhost:{gateway.Port}";
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(byName, cts.Token)).StatusCode);
     }
 }
