@@ -204,14 +204,16 @@ internal static class GatewayCommand
 
         if (board is not null)
         {
-            lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {board.Password}{(board.PasswordGenerated ? " (generated; choose one with -p)" : string.Empty)}, files in {board.Root}");
-            lines.Add($"Connect:    webrepl -t {ws}/boards/virtual -p {board.Password} repl");
+            // A password the user gave is theirs to know: only a generated one is printed.
+            lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {(board.PasswordGenerated ? board.Password + " (generated; choose one with -p)" : "the one given with -p")}, files in {board.Root}");
+            lines.Add($"Connect:    webrepl -t {ws}/boards/virtual{(board.PasswordGenerated ? " -p " + board.Password : string.Empty)} repl");
         }
         else
         {
             lines.Add($"Connect:    webrepl -t {ws}/ws://HOST:8266 repl");
         }
 
+        lines.Add($"Terminal:   open {gateway.Urls[0]} in a browser (the Edrys module: {gateway.Urls[0]}edrys/)");
         lines.Add($"Sessions:   {gateway.Urls[0]}api/sessions");
         lines.Add("Ctrl-C stops the gateway.");
         return string.Join(Environment.NewLine, lines);
