@@ -246,4 +246,27 @@ public sealed class VirtualBoardTests : IAsyncLifetime
         Assert.Equal(1, _board.Restarts);
         Assert.Equal("kept", await repl.RunLineAsync("print(open('w.txt').read())", Token));
     }
+
+    [Fact]
+    public async Task InterpreterHung_WatchdogRestartsIt_TellsTheClient_KeepsFiles()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "stops the host with SIGSTOP");
+        string root = TestBoards.NewRoot();
+        var options = new VirtualBoardOptions { WatchdogInterval = TimeSpan.FromMilliseconds(200), WatchdogTimeout = TimeSpan.FromSeconds(1) };
+        await using var board = await TestBoards.StartAsync(root, options, Token);
+        await using var repl = await TestBoards.ConnectAsync(board, Token);
+        await repl.RunLineAsync("open('h.txt', 'w').write('kept')", Token);
+        int hung = board.HostProcessId;
+
+        // A host that stops answering (here: stopped by a signal) is a hang, not a crash.
+        using (var stop = Process.Start("kill", ["-STOP", hung.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await stop.WaitForExitAsync(Token);
+        }
+
+        string notice = await repl.ReadUntilAsync(">>> ", Token);
+        Assert.Contains("[virtual board] MicroPython stopped responding", notice, StringComparison.Ordinal);
+        Assert.NotEqual(hung, board.HostProcessId);
+        Assert.Equal("kept", await repl.RunLineAsync("print(open('h.txt').read())", Token));
+    }
 }
