@@ -33,6 +33,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     private readonly string _targetText;
     private ReadOnlyMemory<byte> _binaryPending;
     private string _closeDescription = "the connection is closed";
+    private bool _closedWithStatus;
     private int _disposed;
 
     private WebReplClient(WebSocketConnection connection, WebReplTarget target, WebReplClientOptions options)
@@ -136,8 +137,12 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
         catch (WebReplConnectionException ex)
         {
+            // A board closes without a reason; a gateway gives one (a refused origin or target): pass it on.
             throw new WebReplConnectionException(
-                $"{Target} closed the connection before asking for the password. Another WebREPL client is probably connected: a board accepts one at a time.", ex);
+                _closedWithStatus
+                    ? $"{Target}: {_closeDescription}."
+                    : $"{Target} closed the connection before asking for the password. Another WebREPL client is probably connected: a board accepts one at a time.",
+                ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -542,8 +547,9 @@ public sealed partial class WebReplClient : IAsyncDisposable
                         _binary.Writer.TryWrite(frame.Payload);
                         break;
                     default:
+                        _closedWithStatus = frame.CloseStatus is not null;
                         _closeDescription = frame.CloseStatus is int status
-                            ? $"the board closed the connection ({status}{(string.IsNullOrEmpty(frame.CloseReason) ? string.Empty : ": " + frame.CloseReason)})"
+                            ? $"the other end (a board or a gateway) closed the connection ({status}{(string.IsNullOrEmpty(frame.CloseReason) ? string.Empty : ": " + frame.CloseReason)})"
                             : frame.CloseReason is null ? "the board closed the connection" : $"the board closed the connection ({frame.CloseReason})";
                         return;
                 }
