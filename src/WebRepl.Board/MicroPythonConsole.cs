@@ -15,9 +15,8 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
     private readonly string _root;
     private readonly string _hostScript;
     private readonly ILogger _logger;
-    private readonly Lock _gate = new();
     private readonly SemaphoreSlim _restartLock = new(1, 1);
-    private Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? _output;
+    private readonly ConsoleOutputSlot _output = new();
     private NodeHost? _host;
     private HostReady? _ready;
     private int _restarts;
@@ -64,15 +63,7 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
         }
     }
 
-    public IDisposable AttachOutput(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output)
-    {
-        lock (_gate)
-        {
-            _output = output;
-        }
-
-        return new Detach(this, output);
-    }
+    public IDisposable AttachOutput(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output) => _output.Attach(output);
 
     public void PrintNotice(string text)
     {
@@ -156,20 +147,9 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
 
     private async ValueTask PrintAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
-        Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? output;
-        lock (_gate)
-        {
-            output = _output;
-        }
-
-        if (output is null)
-        {
-            return;
-        }
-
         try
         {
-            await output(bytes, cancellationToken).ConfigureAwait(false);
+            await _output.PrintAsync(bytes, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebReplException or OperationCanceledException or IOException)
         {
@@ -182,18 +162,4 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
 
     [LoggerMessage(EventId = 211, Level = LogLevel.Warning, Message = "MicroPython {Reason}; restarting it.{Stderr}")]
     private static partial void LogRestart(ILogger logger, string reason, string stderr);
-
-    private sealed class Detach(MicroPythonConsole console, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output) : IDisposable
-    {
-        public void Dispose()
-        {
-            lock (console._gate)
-            {
-                if (console._output == output)
-                {
-                    console._output = null;
-                }
-            }
-        }
-    }
 }

@@ -9,7 +9,7 @@ namespace WebRepl.Device;
 public sealed class EchoConsole : IWebReplConsole
 {
     private readonly Lock _gate = new();
-    private Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? _output;
+    private readonly ConsoleOutputSlot _output = new();
 
     /// <summary>Creates the console with the version it reports.</summary>
     public EchoConsole(WebReplVersion? version = null)
@@ -39,27 +39,11 @@ public sealed class EchoConsole : IWebReplConsole
         PrintAsync(input, cancellationToken);
 
     /// <summary>Prints bytes to the attached output, if any.</summary>
-    public ValueTask PrintAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
-    {
-        Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? output;
-        lock (_gate)
-        {
-            output = _output;
-        }
-
-        return output is null ? ValueTask.CompletedTask : output(bytes, cancellationToken);
-    }
+    public ValueTask PrintAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default) =>
+        _output.PrintAsync(bytes, cancellationToken);
 
     /// <inheritdoc/>
-    public IDisposable AttachOutput(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output)
-    {
-        lock (_gate)
-        {
-            _output = output;
-        }
-
-        return new Detach(this, output);
-    }
+    public IDisposable AttachOutput(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output) => _output.Attach(output);
 
     /// <inheritdoc/>
     public void PrintNotice(string text)
@@ -70,19 +54,5 @@ public sealed class EchoConsole : IWebReplConsole
         }
 
         _ = PrintAsync(System.Text.Encoding.UTF8.GetBytes(text)).AsTask().ContinueWith(static _ => { }, TaskScheduler.Default);
-    }
-
-    private sealed class Detach(EchoConsole console, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output) : IDisposable
-    {
-        public void Dispose()
-        {
-            lock (console._gate)
-            {
-                if (console._output == output)
-                {
-                    console._output = null;
-                }
-            }
-        }
     }
 }
