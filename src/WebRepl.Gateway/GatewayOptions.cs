@@ -61,6 +61,13 @@ public sealed record GatewayOptions
     public TimeSpan TransferStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// GET read-ahead: the gateway asks the board for the next 256-byte chunk as soon as a chunk arrives (the
+    /// byte the client is certain to send next), so the board's round trip and the client's overlap. The
+    /// client's own request byte is then not forwarded. Off: every byte goes through as the client sent it.
+    /// </summary>
+    public bool GetReadAhead { get; init; } = true;
+
+    /// <summary>
     /// Certificate check for <c>wss://</c> targets (another gateway, a TLS terminator in front of a board); null
     /// uses the system's trust.
     /// </summary>

@@ -169,6 +169,34 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public void Tracker_GetReadAhead_DueAfterOpenAndNonEmptyChunks_OwedBytesDropped()
+    {
+        var tracker = new TransferTracker();
+        tracker.OnClientBytes(new Protocol.WebReplRequest(Protocol.WebReplOperation.GetFile, 0, "b.txt").ToArray());
+        tracker.OnBoardBytes("WB\0\0"u8);
+        Assert.True(tracker.ReadAheadDue);
+        tracker.OnGatewayRequest();
+        Assert.False(tracker.GetNeedsRequest);
+        tracker.OnBoardBytes(new byte[] { 2, 0, 7 });
+        Assert.False(tracker.ReadAheadDue); // the chunk is not complete yet
+        tracker.OnBoardBytes(new byte[] { 8 });
+        Assert.True(tracker.ReadAheadDue);
+        tracker.OnGatewayRequest();
+        Assert.Equal(1, tracker.OnClientBytes([0])); // the client's request for chunk 1: sent already
+        tracker.OnBoardBytes(new byte[] { 0, 0, (byte)'W', (byte)'B', 0, 0 });
+        Assert.False(tracker.ReadAheadDue); // after the end, the client asks for nothing
+        Assert.False(tracker.IsIdle); // its request for the empty chunk is still owed
+        byte[] next = new Protocol.WebReplRequest(Protocol.WebReplOperation.GetVersion, 0, string.Empty).ToArray();
+        Assert.Equal(1, tracker.OnClientBytes([0, .. next])); // the owed byte, then the next request whole
+        Assert.Equal("version", tracker.Operation);
+
+        var refused = new TransferTracker();
+        refused.OnClientBytes(new Protocol.WebReplRequest(Protocol.WebReplOperation.GetFile, 0, "x").ToArray());
+        refused.OnBoardBytes("WB\x01\0"u8);
+        Assert.False(refused.ReadAheadDue); // a status that is not 0: the client does not ask
+    }
+
+    [Fact]
     public void CloseReason_FitsIn123Bytes_AtCharacterBoundary()
     {
         string reason = CloseReason.Fit(new string('é', 100));

@@ -181,6 +181,12 @@ internal sealed partial class BoardSession
         {
             while (true)
             {
+                if (!client.Connection.HasBufferedFrame)
+                {
+                    // About to wait for the network: what this client's burst left in the board's send buffer goes now.
+                    await FlushBoardAsync().ConfigureAwait(false);
+                }
+
                 var frame = await client.Connection.ReceiveAsync(stopping.Token).ConfigureAwait(false);
                 if (frame.Type == WebSocketFrameType.Close)
                 {
@@ -216,6 +222,7 @@ internal sealed partial class BoardSession
         }
         finally
         {
+            await FlushBoardAsync().ConfigureAwait(false);
             await LeaveAsync(client, closeStatus, closeReason).ConfigureAwait(false);
         }
     }
@@ -341,9 +348,14 @@ internal sealed partial class BoardSession
         return await ForwardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
     }
 
-    /// <summary>An authenticated client's frame: text to the board at once, binary through the transfer queue.</summary>
+    /// <summary>
+    /// An authenticated client's frame: text to the board at once, binary through the transfer queue. When the
+    /// client's next frame is already here (a burst: a PUT, a paste), the write waits in the board connection's
+    /// send buffer for it, so that a burst costs one write; the client loop flushes before it waits again.
+    /// </summary>
     private async ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
     {
+        bool flush = !client.Connection.HasBufferedFrame;
         if (client.IsViewer)
         {
             LogViewerInput(_logger, client.Name, payload.Length);
@@ -352,11 +364,12 @@ internal sealed partial class BoardSession
 
         if (type == WebSocketFrameType.Text)
         {
-            return await WriteToBoardAsync(client, payload, type, endOfMessage).ConfigureAwait(false);
+            return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
         }
 
         bool held;
         bool direct = false;
+        bool idleNow = false;
         lock (_gate)
         {
             // The usual case, one client transferring: nothing queued, nobody else's request under way. Straight
@@ -366,10 +379,23 @@ internal sealed partial class BoardSession
             {
                 _owner = client;
                 _lastOwner = client;
-                _transfer.OnClientBytes(payload.Span);
+                payload = payload[_transfer.OnClientBytes(payload.Span)..];
                 Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
                 direct = true;
+                idleNow = _transfer.IsIdle;
             }
+        }
+
+        if (direct && payload.IsEmpty && endOfMessage && client.MessageInProgress is null)
+        {
+            // Only the request byte the gateway already sent for it (GET read-ahead); when it was the last thing
+            // the transfer waited for, a waiting client may go.
+            if (idleNow)
+            {
+                await PumpBinaryAsync().ConfigureAwait(false);
+            }
+
+            return true;
         }
 
         if (direct)
@@ -378,7 +404,7 @@ internal sealed partial class BoardSession
             await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
             try
             {
-                return await WriteToBoardAsync(client, payload, type, endOfMessage).ConfigureAwait(false);
+                return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
             }
             finally
             {
@@ -481,8 +507,12 @@ internal sealed partial class BoardSession
                     sender = _owner;
                     (payload, endOfMessage) = _owner.Held.Dequeue();
                     _owner.HeldBytes -= payload.Length;
-                    _transfer.OnClientBytes(payload.Span);
+                    payload = payload[_transfer.OnClientBytes(payload.Span)..];
                     Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+                    if (payload.IsEmpty && endOfMessage && sender.MessageInProgress is null)
+                    {
+                        continue; // the request byte the gateway already sent for it (GET read-ahead)
+                    }
                 }
 
                 if (!await WriteToBoardAsync(sender, payload, WebSocketFrameType.Binary, endOfMessage).ConfigureAwait(false))
@@ -501,7 +531,7 @@ internal sealed partial class BoardSession
     /// Writes to the board: payloads over 65535 bytes as continuation frames (a board closes the connection on a
     /// 64-bit length), and a fragmented message keeps the board to itself until its last frame.
     /// </summary>
-    private async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
+    private async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush = true)
     {
         var board = _board;
         if (board is null)
@@ -531,7 +561,7 @@ internal sealed partial class BoardSession
                 payload = payload[MaxBoardFrame..];
             }
 
-            await board.SendAsync(payload, type, endOfMessage, _stop.Token).ConfigureAwait(false);
+            await board.SendAsync(payload, type, endOfMessage, flush, _stop.Token).ConfigureAwait(false);
             Interlocked.Add(ref _bytesToBoard, payload.Length);
             if (sender is GatewayClient client)
             {
@@ -561,6 +591,22 @@ internal sealed partial class BoardSession
             if (release)
             {
                 _boardWrite.Release();
+            }
+        }
+    }
+
+    /// <summary>Writes what sends without flush left in the board connection's buffer.</summary>
+    private async ValueTask FlushBoardAsync()
+    {
+        if (_board is { } board)
+        {
+            try
+            {
+                await board.FlushAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The board loop sees the broken connection and ends the session with the reason.
             }
         }
     }
@@ -651,6 +697,7 @@ internal sealed partial class BoardSession
             if (ReferenceEquals(client, _owner))
             {
                 _owner = null;
+                _transfer.ForgetOwed();
                 if (!_transfer.IsIdle && !last && _state != SessionState.Closing)
                 {
                     // The board is in the middle of this client's request: finish it for the others' sake.
@@ -954,14 +1001,23 @@ internal sealed partial class BoardSession
         GatewayClient? receiver;
         bool idle;
         bool askChunk = false;
+        bool readAhead = false;
         lock (_gate)
         {
             _transfer.OnBoardBytes(frame.Payload.Span);
             Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
-            idle = _transfer.IsIdle;
             // Replies belong to the client whose request it is; anything else (a board does not send binary
             // unasked) goes to the last requester, or to the client that opened the session.
             receiver = _abandoned ? null : _owner ?? _lastOwner ?? (_opener is { } opener && _clients.Contains(opener) ? opener : null);
+            if (_transfer.ReadAheadDue && _options.GetReadAhead && !_abandoned && _owner is not null &&
+                _state != SessionState.Closing && Volatile.Read(ref _midMessage) is null)
+            {
+                // The owner will ask for the next chunk as soon as it has this one: ask now (see TransferTracker).
+                _transfer.OnGatewayRequest();
+                readAhead = true;
+            }
+
+            idle = _transfer.IsIdle;
             if (_abandoned)
             {
                 if (idle)
@@ -973,6 +1029,11 @@ internal sealed partial class BoardSession
                     askChunk = _transfer.GetNeedsRequest;
                 }
             }
+        }
+
+        if (readAhead)
+        {
+            await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
         }
 
         if (receiver is not null && !await receiver.SendAsync(frame.Payload, WebSocketFrameType.Binary, frame.EndOfMessage).ConfigureAwait(false))

@@ -12,6 +12,11 @@ namespace WebRepl.Gateway.Sessions;
 ///  client: [82-byte record]──PUT──►[size bytes]            GET──►[00][00]...        GET_VER
 ///  board :          WB 00 00 ...... WB 00 00      WB 00 00 ◄─[len|data]... [00 00] WB 00 00   [3 bytes]
 /// </code>
+/// GET read-ahead: a client asks for the next chunk (one byte) after the open status and after every chunk
+/// that is not empty, and only then; the gateway may send that byte for it as soon as the board's reply
+/// arrives (<see cref="ReadAheadDue"/>, <see cref="OnGatewayRequest"/>), so that the board reads the next
+/// chunk while the client is still receiving this one. The client's own byte, when it comes, is then owed
+/// and is not forwarded (<see cref="OnClientBytes"/> says how many leading bytes to drop).
 /// Not thread-safe: the session calls it under its lock.
 /// </summary>
 internal sealed class TransferTracker
@@ -25,6 +30,7 @@ internal sealed class TransferTracker
     private int _replyFilled;
     private int _chunkDataRemaining;
     private readonly byte[] _replyHeader = new byte[4];
+    private int _owed;
 
     private enum Phase
     {
@@ -46,8 +52,14 @@ internal sealed class TransferTracker
         Chunk,
     }
 
-    /// <summary>True when no request is under way: no partial record, no data or reply outstanding.</summary>
-    public bool IsIdle => _phase == Phase.Header && _headerFilled == 0 && _expected.Count == 0 && _replyInProgress == Reply.None;
+    /// <summary>True when no request is under way: no partial record, no data or reply outstanding, no request byte owed by the client.</summary>
+    public bool IsIdle => _phase == Phase.Header && _headerFilled == 0 && _expected.Count == 0 && _replyInProgress == Reply.None && _owed == 0;
+
+    /// <summary>
+    /// True right after the board's reply that a client answers by asking for the next GET chunk (the open
+    /// status with code 0, or a chunk that is not empty) while nothing else is asked for.
+    /// </summary>
+    public bool ReadAheadDue { get; private set; }
 
     /// <summary>True inside a request record (the board holds a partial record that nothing can complete sensibly).</summary>
     public bool InsideRecord => _phase == Phase.Header && _headerFilled > 0;
@@ -64,9 +76,27 @@ internal sealed class TransferTracker
     /// <summary>Requests seen (records with the WA signature).</summary>
     public long Requests { get; private set; }
 
-    /// <summary>Reads bytes the requesting client sent to the board.</summary>
-    public void OnClientBytes(ReadOnlySpan<byte> data)
+    /// <summary>The gateway asked the board for the next GET chunk on the client's behalf (after <see cref="ReadAheadDue"/>).</summary>
+    public void OnGatewayRequest()
     {
+        ReadAheadDue = false;
+        _expected.Enqueue(Reply.Chunk);
+        _owed++;
+        UpdateOperation();
+    }
+
+    /// <summary>The requesting client left: the bytes it owed will not come.</summary>
+    public void ForgetOwed() => _owed = 0;
+
+    /// <summary>
+    /// Reads bytes the requesting client sent to the board. Returns how many leading bytes the gateway already
+    /// sent for it (read-ahead): those must not go to the board again.
+    /// </summary>
+    public int OnClientBytes(ReadOnlySpan<byte> data)
+    {
+        int owed = Math.Min(_owed, data.Length);
+        _owed -= owed;
+        data = data[owed..];
         while (!data.IsEmpty)
         {
             switch (_phase)
@@ -109,11 +139,13 @@ internal sealed class TransferTracker
         }
 
         UpdateOperation();
+        return owed;
     }
 
     /// <summary>Reads bytes the board sent in binary frames; bytes nobody asked for are ignored.</summary>
     public void OnBoardBytes(ReadOnlySpan<byte> data)
     {
+        ReadAheadDue = false;
         while (!data.IsEmpty)
         {
             if (_replyInProgress == Reply.None)
@@ -132,10 +164,14 @@ internal sealed class TransferTracker
                 {
                     int length = _replyInProgress == Reply.Status ? WebReplStatus.Length : WebReplVersion.Length;
                     int take = Math.Min(data.Length, length - _replyFilled);
+                    data[..take].CopyTo(_replyHeader.AsSpan(_replyFilled));
                     _replyFilled += take;
                     data = data[take..];
                     if (_replyFilled == length)
                     {
+                        // The GET's open status: a client asks for the first chunk only when the code is 0.
+                        ReadAheadDue = _replyInProgress == Reply.Status && _phase == Phase.GetData && _expected.Count == 0 &&
+                            _replyHeader[2] == 0 && _replyHeader[3] == 0;
                         _replyInProgress = Reply.None;
                     }
 
@@ -164,6 +200,7 @@ internal sealed class TransferTracker
                         if (_chunkDataRemaining == 0)
                         {
                             _replyInProgress = Reply.None;
+                            ReadAheadDue = _phase == Phase.GetData && _expected.Count == 0;
                         }
                     }
 
@@ -184,6 +221,8 @@ internal sealed class TransferTracker
         _replyInProgress = Reply.None;
         _replyFilled = 0;
         _chunkDataRemaining = 0;
+        _owed = 0;
+        ReadAheadDue = false;
         Operation = null;
     }
 

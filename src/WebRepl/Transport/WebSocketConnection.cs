@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Security;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Net.Sockets;
 using System.Text;
 
@@ -61,6 +63,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
     private const int BufferSize = 64 * 1024 + 16;
     private const int MaxBoardPayload = 65535;
     private const int MinBufferSize = 1024;
+    private const int PendingCapacity = 64 * 1024;
 
     private readonly Stream _stream;
     private readonly Socket? _socket;
@@ -76,6 +79,8 @@ public sealed class WebSocketConnection : IAsyncDisposable
     private bool _sendContinues;
     private bool _closeReceived;
     private int _disposed;
+    private byte[]? _pending;
+    private int _pendingLength;
 
     internal WebSocketConnection(Stream stream, Socket? socket, WebSocketRole role, ReadOnlyMemory<byte> leftover, long maxFrameBytes = 16 * 1024 * 1024, int receiveBufferSize = BufferSize)
     {
@@ -203,7 +208,17 @@ public sealed class WebSocketConnection : IAsyncDisposable
     /// A board sends a payload over 65535 bytes as several whole frames, as the firmware never uses a 64-bit length.
     /// </summary>
     /// <exception cref="WebReplConnectionException">The connection is closed or broke.</exception>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage = true, CancellationToken cancellationToken = default)
+    public ValueTask SendAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage = true, CancellationToken cancellationToken = default) =>
+        SendAsync(payload, type, endOfMessage, flush: true, cancellationToken);
+
+    /// <summary>
+    /// Sends as <see cref="SendAsync(ReadOnlyMemory{byte}, WebSocketFrameType, bool, CancellationToken)"/>; with
+    /// <paramref name="flush"/> false the frame may wait in the connection's send buffer (up to 64 KiB) until the
+    /// next flushing send, <see cref="FlushAsync"/> or close, so that a relay forwarding a burst of frames writes
+    /// them in one go. Frames stay whole and in order; a board (split writes) always flushes.
+    /// </summary>
+    /// <exception cref="WebReplConnectionException">The connection is closed or broke.</exception>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush, CancellationToken cancellationToken)
     {
         byte opcode = type switch
         {
@@ -226,7 +241,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
                 var part = payload[..Math.Min(payload.Length, maxPart)];
                 payload = payload[part.Length..];
                 // After a frame without FIN, the message goes on in continuation frames (opcode 0).
-                await WriteFrameAsync(_sendContinues ? (byte)0x0 : opcode, part, endOfMessage, cancellationToken).ConfigureAwait(false);
+                await WriteFrameAsync(_sendContinues ? (byte)0x0 : opcode, part, endOfMessage, cancellationToken, flush).ConfigureAwait(false);
                 _sendContinues = !endOfMessage;
             }
             while (!payload.IsEmpty);
@@ -234,6 +249,61 @@ public sealed class WebSocketConnection : IAsyncDisposable
         finally
         {
             _sendLock.Release();
+        }
+    }
+
+    /// <summary>Writes the frames that sends without flush left in the send buffer, if any.</summary>
+    /// <exception cref="WebReplConnectionException">The connection broke.</exception>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _pendingLength) == 0)
+        {
+            return;
+        }
+
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await WritePendingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            throw new WebReplConnectionException("The connection to the peer was lost while sending.", ex);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// True when a whole data frame has already been received into the buffer, so that the next
+    /// <see cref="ReceiveAsync"/> returns it without waiting for the network. For the receiving side only.
+    /// </summary>
+    public bool HasBufferedFrame
+    {
+        get
+        {
+            var buffered = _receiveBuffer.AsSpan(_receiveStart, _receiveEnd - _receiveStart);
+            if (buffered.Length < 2 || (buffered[0] & 0x0f) > 0x2)
+            {
+                return false;
+            }
+
+            long length = buffered[1] & 0x7f;
+            int headerLength = 2 + ((buffered[1] & 0x80) != 0 ? 4 : 0) + (length == 126 ? 2 : length == 127 ? 8 : 0);
+            if (buffered.Length < headerLength)
+            {
+                return false;
+            }
+
+            length = length switch
+            {
+                126 => BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]),
+                127 => (long)BinaryPrimitives.ReadUInt64BigEndian(buffered[2..]),
+                _ => length,
+            };
+            return length >= 0 && buffered.Length - headerLength >= length;
         }
     }
 
@@ -392,6 +462,19 @@ public sealed class WebSocketConnection : IAsyncDisposable
 
         await _stream.DisposeAsync().ConfigureAwait(false);
         _socket?.Dispose();
+        if (await _sendLock.WaitAsync(TimeSpan.Zero).ConfigureAwait(false))
+        {
+            // Frames never flushed are dropped with the connection; the buffer goes back to the pool.
+            if (_pending is { } pending)
+            {
+                _pending = null;
+                _pendingLength = 0;
+                ArrayPool<byte>.Shared.Return(pending);
+            }
+
+            _sendLock.Release();
+        }
+
         _sendLock.Dispose();
     }
 
@@ -423,7 +506,28 @@ public sealed class WebSocketConnection : IAsyncDisposable
         }
     }
 
-    private async ValueTask WriteFrameAsync(byte opcode, ReadOnlyMemory<byte> payload, bool fin, CancellationToken cancellationToken)
+    private async ValueTask WritePendingAsync(CancellationToken cancellationToken)
+    {
+        if (_pending is not { } pending || _pendingLength == 0)
+        {
+            return;
+        }
+
+        int length = _pendingLength;
+        Volatile.Write(ref _pendingLength, 0);
+        _pending = null;
+        try
+        {
+            await _stream.WriteAsync(pending.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pending);
+        }
+    }
+
+    private async ValueTask WriteFrameAsync(byte opcode, ReadOnlyMemory<byte> payload, bool fin, CancellationToken cancellationToken, bool flush = true)
     {
         bool mask = _role == WebSocketRole.Client;
         int lengthBytes = payload.Length < 126 ? 0 : payload.Length <= 0xffff ? 2 : 8;
@@ -454,6 +558,29 @@ public sealed class WebSocketConnection : IAsyncDisposable
                 uint key = (uint)Random.Shared.Next() ^ ((uint)Random.Shared.Next() << 1);
                 BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(headerLength - 4), key);
                 ApplyMask(frame.AsSpan(headerLength, payload.Length), key);
+            }
+
+            int frameLength = headerLength + payload.Length;
+            if (!_splitWrites && (!flush || _pendingLength > 0))
+            {
+                // Into the send buffer, behind the frames already waiting there; written when a send flushes.
+                if (_pendingLength + frameLength > PendingCapacity)
+                {
+                    await WritePendingAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (frameLength <= PendingCapacity)
+                {
+                    _pending ??= ArrayPool<byte>.Shared.Rent(PendingCapacity);
+                    frame.AsSpan(0, frameLength).CopyTo(_pending.AsSpan(_pendingLength));
+                    Volatile.Write(ref _pendingLength, _pendingLength + frameLength);
+                    if (flush)
+                    {
+                        await WritePendingAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    return;
+                }
             }
 
             if (_splitWrites)
@@ -562,13 +689,34 @@ public sealed class WebSocketConnection : IAsyncDisposable
     private static WebReplConnectionException Dropped() =>
         new("The peer dropped the connection in the middle of a frame.");
 
-    private static void ApplyMask(Span<byte> data, uint key)
+    /// <summary>XORs with the 4-byte masking key (in the frame's byte order): whole vectors, then words, then bytes.</summary>
+    internal static void ApplyMask(Span<byte> data, uint key)
     {
-        Span<byte> keyBytes = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(keyBytes, key);
-        for (int i = 0; i < data.Length; i++)
+        int i = 0;
+        if (BitConverter.IsLittleEndian)
         {
-            data[i] ^= keyBytes[i & 3];
+            // The key repeats every 4 bytes, so a vector or a word of repeated keys lines up at every multiple of 8.
+            ulong key64 = key | ((ulong)key << 32);
+            if (Vector.IsHardwareAccelerated && data.Length >= Vector<byte>.Count)
+            {
+                var keys = Vector.AsVectorByte(new Vector<ulong>(key64));
+                for (; i <= data.Length - Vector<byte>.Count; i += Vector<byte>.Count)
+                {
+                    var block = data.Slice(i, Vector<byte>.Count);
+                    (new Vector<byte>(block) ^ keys).CopyTo(block);
+                }
+            }
+
+            for (; i <= data.Length - sizeof(ulong); i += sizeof(ulong))
+            {
+                var word = data.Slice(i, sizeof(ulong));
+                MemoryMarshal.Write(word, MemoryMarshal.Read<ulong>(word) ^ key64);
+            }
+        }
+
+        for (; i < data.Length; i++)
+        {
+            data[i] ^= (byte)(key >> (8 * (i & 3)));
         }
     }
 
