@@ -21,11 +21,11 @@ namespace WebRepl.Gateway;
 /// <summary>
 /// The WebREPL gateway: an ASP.NET Core (Kestrel) server that forwards <c>ws(s)://GATEWAY/ws://BOARD:8266</c>
 /// and <c>/boards/NAME</c> to boards, message by message, so that HTTPS pages (which cannot open <c>ws://</c>)
-/// and several clients at once (a board accepts one) can use a board. It also answers <c>GET /healthz</c> and
-/// <c>GET /api/sessions</c>, and serves the static pages of its web root at <c>/</c>.
+/// and several clients at once (a board accepts one) can use a board. It also answers <c>GET /healthz</c>,
+/// <c>GET /api/sessions</c> and <c>GET /api/boards</c>, and serves the static pages of its web root at <c>/</c>.
 /// <code>
 ///  browser / webrepl ──ws(s)──► Kestrel ─► origin check ─► target check ─► BoardSession ──ws──► board
-///                                 ├─ /healthz, /api/sessions              (shared by clients)
+///                                 ├─ /healthz, /api/sessions, /api/boards  (shared by clients)
 ///                                 └─ static files (wwwroot)
 /// </code>
 /// </summary>
@@ -70,6 +70,9 @@ public sealed partial class WebReplGateway : IAsyncDisposable
 
     /// <summary>The named boards.</summary>
     public IReadOnlyDictionary<string, WebReplTarget> Boards { get; }
+
+    /// <summary>The named boards as <c>GET /api/boards</c> shows them, by name.</summary>
+    public IReadOnlyList<BoardInfo> BoardList => BoardInfo.List(Boards);
 
     /// <summary>The TLS certificate's SHA-256 fingerprint, when TLS is on.</summary>
     public string? CertificateFingerprint { get; }
@@ -161,14 +164,21 @@ public sealed partial class WebReplGateway : IAsyncDisposable
                 return;
             }
 
-            if (HttpMethods.IsGet(context.Request.Method) && path == "/api/sessions")
+            if (HttpMethods.IsGet(context.Request.Method) && path is "/api/sessions" or "/api/boards")
             {
                 // Board addresses and client addresses: not for a DNS-rebinding page, whose Host is its own name.
                 string host = context.Request.Host.Host.Trim('[', ']');
                 if (!IPAddress.TryParse(host, out _) && !Volatile.Read(ref ownHosts).Contains(host))
                 {
+                    string list = path == "/api/boards" ? "board list" : "session list";
                     context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
-                    await context.Response.WriteAsync($"The session list answers to this machine's names and addresses only, not '{host}'.\n", context.RequestAborted).ConfigureAwait(false);
+                    await context.Response.WriteAsync($"The {list} answers to this machine's names and addresses only, not '{host}'.\n", context.RequestAborted).ConfigureAwait(false);
+                    return;
+                }
+
+                if (path == "/api/boards")
+                {
+                    await context.Response.WriteAsJsonAsync(BoardInfo.List(boards), context.RequestAborted).ConfigureAwait(false);
                     return;
                 }
 

@@ -246,6 +246,47 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task BoardsApi_ListsNamedBoardsByName_RefusesRebindingHost()
+    {
+        using var cts = TestTimeout.Start();
+        await using var gateway = await TestGateway.StartAsync(
+            o => o with { Boards = new Dictionary<string, string> { ["lab2"] = "ws://192.168.2.198:8266", ["lab1"] = "192.168.2.197", ["bench"] = "wss://[fd00::7]:8443/x" } },
+            cts.Token);
+        using var http = new HttpClient { BaseAddress = gateway.Url };
+
+        using var response = await http.GetAsync("/api/boards", cts.Token);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var boards = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cts.Token));
+        var list = boards.RootElement.EnumerateArray()
+            .Select(b => (b.GetProperty("name").GetString(), b.GetProperty("path").GetString(), b.GetProperty("board").GetString()))
+            .ToList();
+        Assert.Equal(
+            [("bench", "/boards/bench", "wss://[fd00::7]:8443/x"), ("lab1", "/boards/lab1", "ws://192.168.2.197:8266/"), ("lab2", "/boards/lab2", "ws://192.168.2.198:8266/")],
+            list);
+        Assert.Equal(list.Select(b => b.Item1), gateway.Gateway.BoardList.Select(b => b.Name));
+
+        // A DNS-rebinding page reaches the port under its own name: no board addresses for it.
+        using var rebinding = new HttpRequestMessage(HttpMethod.Get, "/api/boards");
+        rebinding.Headers.Host = $"attacker.example:{gateway.Port}";
+        using var refused = await http.SendAsync(rebinding, cts.Token);
+        Assert.Equal(System.Net.HttpStatusCode.MisdirectedRequest, refused.StatusCode);
+        Assert.DoesNotContain("192.168", await refused.Content.ReadAsStringAsync(cts.Token), StringComparison.Ordinal);
+        using var byName = new HttpRequestMessage(HttpMethod.Get, "/api/boards");
+        byName.Headers.Host = $"localhost:{gateway.Port}";
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(byName, cts.Token)).StatusCode);
+    }
+
+    [Fact]
+    public async Task BoardsApi_NoNamedBoards_EmptyList()
+    {
+        using var cts = TestTimeout.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        using var http = new HttpClient { BaseAddress = gateway.Url };
+        Assert.Equal("[]", await http.GetStringAsync("/api/boards", cts.Token));
+    }
+
+    [Fact]
     public async Task ImmediateAck_BrowserEchoThroughGateway_IsFast()
     {
         using var cts = TestTimeout.Start(30);
