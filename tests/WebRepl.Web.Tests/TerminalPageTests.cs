@@ -20,7 +20,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
     private static async Task<(IBrowserContext Context, IPage Page)> LoginAsync(BrowserFixture browser, WebLab lab)
     {
         var (context, page) = await OpenAsync(browser, lab.PageUrl);
-        Assert.Equal(lab.BoardWebSocketUrl, await page.InputValueAsync("#url"));
+        await Assertions.Expect(page.Locator("#url")).ToHaveValueAsync(lab.BoardWebSocketUrl);
         await page.ClickAsync("#connect");
         await page.MainFrame.WaitForTextAsync("Password: ");
         await page.MainFrame.TypeAsync(page, WebLab.Password + "\n");
@@ -58,6 +58,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         await page.MainFrame.WaitForTextAsync("Disconnected");
 
         await page.ReloadAsync();
+        await page.EvaluateAsync("() => window.webrepl.prefilled()");
         Assert.Equal(lab.BoardWebSocketUrl, await page.InputValueAsync("#url"));
 
         // Reconnect: the board asks for the password again.
@@ -136,6 +137,109 @@ public sealed class TerminalPageTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task DropFiles_OnTheDropZone_HighlightedWhileDragged_ReadBackOnTheBoard()
+    {
+        using var timeout = TestTimeout.Start();
+        await using var lab = await WebLab.StartAsync(cancellationToken: timeout.Token);
+        var (context, page) = await LoginAsync(browser, lab);
+        await using var _ = context;
+
+        byte[] first = Encoding.UTF8.GetBytes("print('dropped', 6 * 7)\n");
+        byte[] second = [.. Enumerable.Range(0, 3000).Select(i => (byte)((i * 13) ^ 0x5a))];
+        await page.FillAsync("#put-folder", "/drop");
+        // What the browser hands the page when files are dragged in from the desktop: a DataTransfer holding them.
+        var files = await page.EvaluateHandleAsync(
+            @"([first, second]) => {
+                const data = new DataTransfer();
+                data.items.add(new File([new Uint8Array(first)], 'dropped.py', { type: 'text/x-python' }));
+                data.items.add(new File([new Uint8Array(second)], 'dropped.bin', { type: 'application/octet-stream' }));
+                return data;
+            }",
+            new[] { first.Select(b => (int)b).ToArray(), second.Select(b => (int)b).ToArray() });
+        var zone = page.Locator("#drop-zone");
+
+        // The zone lights up while files are dragged over it, and goes back when they leave the page.
+        await zone.DispatchEventAsync("dragenter", new { dataTransfer = files });
+        await zone.DispatchEventAsync("dragover", new { dataTransfer = files });
+        await Assertions.Expect(zone).ToHaveClassAsync("over");
+        await page.DispatchEventAsync("body", "dragleave", new { dataTransfer = files });
+        await Assertions.Expect(zone).Not.ToHaveClassAsync("over");
+
+        // Text dragged within the page is not a file drop: no highlight, and the page leaves it to the browser.
+        var text = await page.EvaluateHandleAsync("() => { const d = new DataTransfer(); d.setData('text/plain', 'x'); return d; }");
+        await zone.DispatchEventAsync("dragover", new { dataTransfer = text });
+        await Assertions.Expect(zone).Not.ToHaveClassAsync("over");
+
+        await zone.DispatchEventAsync("dragenter", new { dataTransfer = files });
+        await zone.DispatchEventAsync("dragover", new { dataTransfer = files });
+        await Assertions.Expect(zone).ToHaveClassAsync("over");
+        await zone.DispatchEventAsync("drop", new { dataTransfer = files });
+        await Assertions.Expect(zone).Not.ToHaveClassAsync("over");
+        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync("Sent 2 files to /drop", new() { Timeout = 30000 });
+
+        Assert.Equal(first, await File.ReadAllBytesAsync(Path.Combine(lab.Root, "drop", "dropped.py"), timeout.Token));
+        Assert.Equal(second, await File.ReadAllBytesAsync(Path.Combine(lab.Root, "drop", "dropped.bin"), timeout.Token));
+        await page.MainFrame.TypeAsync(page, "exec(open('/drop/dropped.py').read())\n");
+        await page.MainFrame.WaitForLineAsync("dropped 42");
+
+        // A file dropped anywhere on the page (here, on the terminal) is sent too.
+        var third = await page.EvaluateHandleAsync("() => { const d = new DataTransfer(); d.items.add(new File(['on the terminal\\n'], 'third.txt')); return d; }");
+        await page.Locator("#terminal").DispatchEventAsync("dragover", new { dataTransfer = third });
+        await Assertions.Expect(zone).ToHaveClassAsync("over");
+        await page.Locator("#terminal").DispatchEventAsync("drop", new { dataTransfer = third });
+        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync("Sent /drop/third.txt, 16 bytes", new() { Timeout = 30000 });
+        Assert.Equal("on the terminal\n", await File.ReadAllTextAsync(Path.Combine(lab.Root, "drop", "third.txt"), timeout.Token));
+        await Assertions.Expect(zone).Not.ToHaveClassAsync("over");
+    }
+
+    [Fact]
+    public async Task GatewayBoardNamedLab_UrlPrefilledFromApiBoards_Connects()
+    {
+        using var timeout = TestTimeout.Start();
+        await using var lab = await WebLab.StartAsync(boardName: "lab", cancellationToken: timeout.Token);
+        Assert.EndsWith("/boards/lab", lab.BoardWebSocketUrl, StringComparison.Ordinal);
+        var (context, page) = await LoginAsync(browser, lab); // checks the field, connects, logs in
+        await using var _ = context;
+
+        await page.MainFrame.TypeAsync(page, "print(6*7)\n");
+        await page.MainFrame.WaitForLineAsync("42");
+        Assert.Equal("#" + lab.BoardWebSocketUrl, new Uri(page.Url).Fragment);
+    }
+
+    [Fact]
+    public async Task GatewayWithoutNamedBoards_FieldEmptyWithExampleAndHint_HashStillWins()
+    {
+        using var timeout = TestTimeout.Start();
+        await using var lab = await WebLab.StartAsync(boardName: null, cancellationToken: timeout.Token);
+        var (context, page) = await OpenAsync(browser, lab.PageUrl);
+        await using var _ = context;
+
+        await page.EvaluateAsync("() => window.webrepl.prefilled()");
+        var url = page.Locator("#url");
+        await Assertions.Expect(url).ToHaveValueAsync("");
+        await Assertions.Expect(url).ToHaveAttributeAsync("placeholder", "ws://192.168.4.1:8266");
+        await page.MainFrame.WaitForTextAsync("Type the board's address");
+
+        // Connect with nothing typed: the hint again, no connection attempt.
+        await page.ClickAsync("#connect");
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Disconnected");
+        await page.WaitForFunctionAsync("() => window.webrepl.terminalText().split(\"Type the board's address\").length === 3");
+
+        // The gateway's forwarding URL, typed in, works.
+        await url.FillAsync(lab.BoardWebSocketUrl);
+        await page.ClickAsync("#connect");
+        await page.MainFrame.WaitForTextAsync("Password: ");
+        await page.MainFrame.TypeAsync(page, WebLab.Password + "\n");
+        await page.MainFrame.WaitForTextAsync("WebREPL connected");
+
+        // A URL in the hash is offered as it is.
+        await page.GotoAsync(lab.PageUrl + "#ws://10.0.0.7:8266");
+        await page.ReloadAsync();
+        await page.EvaluateAsync("() => window.webrepl.prefilled()");
+        Assert.Equal("ws://10.0.0.7:8266", await url.InputValueAsync());
+    }
+
+    [Fact]
     public async Task SendFile_NameLongerThan63Bytes_RefusedBeforeSending()
     {
         using var timeout = TestTimeout.Start();
@@ -204,6 +308,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         var (context, page) = await OpenAsync(browser, lab.PageUrl, ignoreHttpsErrors: true);
         await using var _ = context;
         Assert.StartsWith("https://", page.Url, StringComparison.Ordinal);
+        await page.EvaluateAsync("() => window.webrepl.prefilled()");
         Assert.StartsWith("wss://", await page.InputValueAsync("#url"), StringComparison.Ordinal);
 
         await page.FillAsync("#url", "ws://127.0.0.1:8266");

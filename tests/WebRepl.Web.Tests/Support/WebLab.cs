@@ -39,16 +39,20 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 }
 
-/// <summary>A virtual board behind a gateway (named board 'virtual', as <c>webrepl gateway --virtual-board</c>), both on loopback ports the system picks.</summary>
+/// <summary>
+/// A virtual board behind a gateway (named board 'virtual' by default, as <c>webrepl gateway --virtual-board</c>; another
+/// name, or no named board at all, on request), both on loopback ports the system picks.
+/// </summary>
 internal sealed class WebLab : IAsyncDisposable
 {
     public const string Password = "pyth0n";
 
-    private WebLab(VirtualBoard board, WebReplGateway gateway, string root)
+    private WebLab(VirtualBoard board, WebReplGateway gateway, string root, string? boardName)
     {
         Board = board;
         Gateway = gateway;
         Root = root;
+        BoardName = boardName;
     }
 
     public VirtualBoard Board { get; }
@@ -61,9 +65,13 @@ internal sealed class WebLab : IAsyncDisposable
     /// <summary>The gateway's address, where the terminal page is (<c>/</c>) and the Edrys module (<c>/edrys/</c>).</summary>
     public string PageUrl => Gateway.Urls[0].ToString();
 
-    public string BoardWebSocketUrl => $"{Gateway.WebSocketUrls[0]}/boards/virtual";
+    /// <summary>The board's name at the gateway (<c>/boards/NAME</c>), or null when the gateway names no board.</summary>
+    public string? BoardName { get; }
 
-    public static async Task<WebLab> StartAsync(bool tls = false, CancellationToken cancellationToken = default)
+    /// <summary>The board through the gateway: <c>/boards/NAME</c>, or <c>/ws://HOST:PORT</c> when it has no name.</summary>
+    public string BoardWebSocketUrl => BoardName is null ? $"{Gateway.WebSocketUrls[0]}/{Board.Url}" : $"{Gateway.WebSocketUrls[0]}/boards/{BoardName}";
+
+    public static async Task<WebLab> StartAsync(bool tls = false, string? boardName = "virtual", CancellationToken cancellationToken = default)
     {
         string root = Directory.CreateTempSubdirectory("webrepl-web-").FullName;
         var board = await VirtualBoard.StartAsync(
@@ -75,11 +83,11 @@ internal sealed class WebLab : IAsyncDisposable
                 new GatewayOptions
                 {
                     Listen = [new IPEndPoint(IPAddress.Loopback, 0)],
-                    Boards = new Dictionary<string, string> { ["virtual"] = board.Url },
+                    Boards = boardName is null ? new Dictionary<string, string>() : new Dictionary<string, string> { [boardName] = board.Url },
                     Tls = tls ? new GatewayTlsOptions { SelfSigned = true, CacheFolder = Path.Combine(root, "..", Path.GetFileName(root) + "-tls") } : null,
                 },
                 cancellationToken);
-            return new WebLab(board, gateway, root);
+            return new WebLab(board, gateway, root, boardName);
         }
         catch
         {

@@ -34,17 +34,40 @@ const board = new Board({
 
 term.terminal.onData((data) => board.keys(data));
 
-/** The URL to offer: the hash (kept across reloads), else the board behind the gateway that served the page. */
-function initialUrl(): string {
+/** An example address, and what to type when the page cannot name a board. */
+const ExampleUrl = 'ws://192.168.4.1:8266';
+const NoBoardHint =
+  `Type the board's address (e.g. ${ExampleUrl}), or a gateway's forwarding URL (ws://GATEWAY/ws://BOARD:8266), then Connect.`;
+
+/** A named board of the gateway that served the page (GET /api/boards). */
+interface NamedBoard {
+  name: string;
+  path: string;
+}
+
+/**
+ * The URL to offer: the hash (kept across reloads), else the gateway's named board (the one named 'virtual' if
+ * there is one, else the first), else none: the field stays empty and the page says what to type.
+ */
+async function initialUrl(): Promise<string> {
   const hash = decodeURIComponent(location.hash.slice(1));
   if (hash) {
     return /^wss?:\/\//i.test(hash) ? hash : `ws://${hash}`;
   }
-  if (location.protocol === 'http:' || location.protocol === 'https:') {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/boards/virtual`;
+  if (location.protocol !== 'http:' && location.protocol !== 'https:') {
+    return '';
   }
-  return 'ws://192.168.4.1:8266';
+  try {
+    const response = await fetch('/api/boards', { headers: { Accept: 'application/json' } });
+    if (!response.ok) return '';
+    const boards = (await response.json()) as NamedBoard[];
+    const board = Array.isArray(boards) ? (boards.find((b) => b.name === 'virtual') ?? boards[0]) : undefined;
+    if (!board || typeof board.path !== 'string') return '';
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}${board.path}`;
+  } catch {
+    return ''; // not served by a gateway (static files elsewhere), or the gateway is gone
+  }
 }
 
 function showWarning(text: string | null): void {
@@ -89,6 +112,11 @@ function showState(state: BoardState, detail: string): void {
 
 async function connect(): Promise<void> {
   const url = urlInput.value.trim();
+  if (!url) {
+    term.terminal.write(note(NoBoardHint, '33'));
+    urlInput.focus();
+    return;
+  }
   const problem = mixedContentProblem(location.protocol, url);
   if (problem) {
     showWarning(problem);
@@ -189,17 +217,53 @@ putInput.addEventListener('change', () => {
   putInput.value = '';
   void sendFiles(files);
 });
+/** True for a drag that carries files (not text or a link dragged within the page). */
+function carriesFiles(event: DragEvent): boolean {
+  return event.dataTransfer?.types.includes('Files') ?? false;
+}
+
+/** The dropped files; folders (which browsers list as files too) are left out and counted. */
+function droppedFiles(data: DataTransfer): { files: File[]; folders: number } {
+  const files: File[] = [];
+  let folders = 0;
+  const items = [...data.items].filter((item) => item.kind === 'file');
+  if (items.length === 0) return { files: [...data.files], folders };
+  for (const item of items) {
+    const entry = item.webkitGetAsEntry?.();
+    const file = item.getAsFile();
+    if (entry?.isDirectory) folders++;
+    else if (file) files.push(file);
+  }
+  return { files, folders };
+}
+
+// Files may be dropped on the drop zone or anywhere on the page; the zone lights up while files are dragged over.
 for (const target of [dropZone, document.body]) {
-  target.addEventListener('dragover', (event) => {
-    event.preventDefault();
-    dropZone.classList.add('over');
+  for (const type of ['dragenter', 'dragover'] as const) {
+    target.addEventListener(type, (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+      dropZone.classList.add('over');
+    });
+  }
+  target.addEventListener('dragleave', (event) => {
+    // Leaving the page (no element to go to), not moving between its elements (dragover adds the class again).
+    if (event.relatedTarget === null || !document.body.contains(event.relatedTarget as Node)) dropZone.classList.remove('over');
   });
-  target.addEventListener('dragleave', () => dropZone.classList.remove('over'));
   target.addEventListener('drop', (event) => {
+    dropZone.classList.remove('over');
+    if (!event.dataTransfer || !carriesFiles(event)) return;
     event.preventDefault();
     event.stopPropagation();
-    dropZone.classList.remove('over');
-    void sendFiles([...(event.dataTransfer?.files ?? [])]);
+    const { files, folders } = droppedFiles(event.dataTransfer);
+    if (folders > 0 && files.length === 0) {
+      setProgress('Not sent: drop files, not folders.');
+      return;
+    }
+    void sendFiles(files).then(() => {
+      if (folders > 0) setProgress(`${transferStatus.textContent} (${folders === 1 ? 'a folder was' : `${folders} folders were`} left out)`);
+    });
   });
 }
 getButton.addEventListener('click', () => void fetchFile(getName.value.trim()));
@@ -290,16 +354,25 @@ listFolder.addEventListener('keydown', (event) => {
   if (event.key === 'Enter') void refreshList();
 });
 
-urlInput.value = initialUrl();
+urlInput.placeholder = ExampleUrl;
 showState('disconnected', '');
 term.terminal.write('\x1b[2mWebREPL terminal: press Connect, then type the password at the board\'s prompt.\x1b[0m\r\n');
-if (location.protocol === 'https:' && /^ws:\/\//i.test(urlInput.value)) {
-  showWarning(mixedContentProblem(location.protocol, urlInput.value));
-}
+const prefilled = initialUrl().then((url) => {
+  if (urlInput.value.trim() || board.state !== 'disconnected') return; // typed or connected meanwhile
+  urlInput.value = url;
+  if (!url) {
+    urlInput.title = NoBoardHint;
+    term.terminal.write(note(NoBoardHint, '33'));
+  } else if (location.protocol === 'https:' && /^ws:\/\//i.test(url)) {
+    showWarning(mixedContentProblem(location.protocol, url));
+  }
+});
 
 // For tests and the console: read-only views of the page's state.
 (window as unknown as { webrepl: object }).webrepl = {
   terminalText: () => term.text(),
   state: () => board.state,
   version: () => board.version,
+  /** Resolves once the URL field has been filled in (from the hash or the gateway's boards). */
+  prefilled: () => prefilled,
 };
