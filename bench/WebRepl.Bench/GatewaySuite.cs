@@ -67,14 +67,12 @@ internal static class GatewaySuite
             Log.Progress("[gateway] echo: browser stand-in direct (delayed ACKs: few samples)");
             echo.Add(("direct", "ClientWebSocket (a browser's stand-in, delayed ACKs)", await EchoAsync(() => BrowserBenchClient.ConnectAsync(direct, null, cancellationToken), 3, quick ? 10 : 40, cancellationToken)));
 
-            var transfers = await TransfersAsync("loopback board", root, direct, through, transferBytes, transferReps, cancellationToken);
+            var transfers = await TransfersAsync("loopback board", root, gateway.WebSocketUrls[0], TimeSpan.Zero, transferBytes, transferReps, cancellationToken);
 
             // A board at network distance: it sleeps per chunk (WebReplServer's TransferChunkDelay of 1 ms, which
             // the kernel's timer rounds up to its tick), as a board over Wi-Fi (a round trip of milliseconds) or an
             // ESP8266 (20 ms per chunk) takes at least that; there the gateway's cost per round trip is a small share.
-            await using var distant = StartBoard(root, TimeSpan.FromMilliseconds(1));
-            string distantDirect = $"ws://127.0.0.1:{distant.LocalEndPoint.Port}";
-            transfers.AddRange(await TransfersAsync("board sleeping per chunk (TransferChunkDelay 1 ms)", root, distantDirect, $"{gateway.WebSocketUrls[0]}/{distantDirect}", 64 * Ki, quick ? 2 : 5, cancellationToken));
+            transfers.AddRange(await TransfersAsync("board sleeping per chunk (TransferChunkDelay 1 ms)", root, gateway.WebSocketUrls[0], TimeSpan.FromMilliseconds(1), 64 * Ki, quick ? 2 : 5, cancellationToken));
 
             Log.Progress($"[gateway] {sessions} idle sessions through a gateway process");
             var memory = await SessionsHeldAsync(sessions, root, cancellationToken);
@@ -86,41 +84,83 @@ internal static class GatewaySuite
         }
     }
 
+    /// <summary>
+    /// Two boards of the same kind on the same folder (a board takes one connection): one reached directly, the
+    /// other through the gateway; the same transfers on both, alternating.
+    /// </summary>
     private static async Task<List<TransferResult>> TransfersAsync(
-        string board, string root, string direct, string through, int bytes, int reps, CancellationToken cancellationToken)
+        string board, string root, string gatewayBase, TimeSpan chunkDelay, int bytes, int reps, CancellationToken cancellationToken)
     {
+        await using var directBoard = StartBoard(root, chunkDelay);
+        await using var gatewayBoard = StartBoard(root, chunkDelay);
+        string direct = $"ws://127.0.0.1:{directBoard.LocalEndPoint.Port}";
+        string through = $"{gatewayBase}/ws://127.0.0.1:{gatewayBoard.LocalEndPoint.Port}";
         byte[] data = new byte[bytes];
         new Random(7).NextBytes(data);
         string getName = $"get-{bytes}.bin";
         await File.WriteAllBytesAsync(Path.Combine(root, getName), data, cancellationToken);
-        var results = new List<TransferResult>();
-        foreach (var (name, url) in new[] { ("direct", direct), ("gateway", through) })
+        // Both paths share the machine with whatever else runs on it: their repetitions alternate (direct first
+        // on even ones, the gateway first on odd ones), so that a change of load weighs on both alike.
+        (string Name, string Url)[] paths = [("direct", direct), ("gateway", through)];
+        var clients = new IBenchClient[paths.Length];
+        var put = paths.Select(_ => new List<double>()).ToArray();
+        var get = paths.Select(_ => new List<double>()).ToArray();
+        try
         {
-            Log.Progress($"[gateway] PUT and GET {Fmt.Size(bytes)} × {reps}, {board}: {name}");
-            await using var client = await LibraryBenchClient.ConnectAsync(url, Password, true, cancellationToken);
-            var put = new List<double>();
-            var get = new List<double>();
-            for (int i = 0; i < reps + 1; i++)
+            for (int p = 0; p < paths.Length; p++)
             {
-                long start = Stopwatch.GetTimestamp();
-                await client.PutAsync(data, $"put-{name}.bin", cancellationToken);
-                double putMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
-                start = Stopwatch.GetTimestamp();
-                byte[] back = await client.GetAsync(getName, data.Length, null, cancellationToken);
-                double getMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
-                if (!back.AsSpan().SequenceEqual(data) || !(await File.ReadAllBytesAsync(Path.Combine(root, $"put-{name}.bin"), cancellationToken)).AsSpan().SequenceEqual(data))
-                {
-                    throw new InvalidOperationException($"A transfer through '{name}' changed the data.");
-                }
-
-                if (i > 0)
-                {
-                    put.Add(data.Length / (putMs / 1000));
-                    get.Add(data.Length / (getMs / 1000));
-                }
+                clients[p] = await LibraryBenchClient.ConnectAsync(paths[p].Url, Password, true, cancellationToken);
             }
 
-            results.Add(new TransferResult(board, name, bytes, new Stats(put), new Stats(get)));
+            Log.Progress($"[gateway] PUT and GET {Fmt.Size(bytes)} × {reps}, {board}: direct and through the gateway, alternating");
+            for (int i = 0; i < reps + 1; i++)
+            {
+                int[] order = i % 2 == 0 ? [0, 1] : [1, 0];
+                foreach (int p in order)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    await clients[p].PutAsync(data, $"put-{paths[p].Name}.bin", cancellationToken);
+                    double putMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                    if (!(await File.ReadAllBytesAsync(Path.Combine(root, $"put-{paths[p].Name}.bin"), cancellationToken)).AsSpan().SequenceEqual(data))
+                    {
+                        throw new InvalidOperationException($"A PUT through '{paths[p].Name}' changed the data.");
+                    }
+
+                    if (i > 0)
+                    {
+                        put[p].Add(data.Length / (putMs / 1000));
+                    }
+                }
+
+                foreach (int p in order)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    byte[] back = await clients[p].GetAsync(getName, data.Length, null, cancellationToken);
+                    double getMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                    if (!back.AsSpan().SequenceEqual(data))
+                    {
+                        throw new InvalidOperationException($"A GET through '{paths[p].Name}' changed the data.");
+                    }
+
+                    if (i > 0)
+                    {
+                        get[p].Add(data.Length / (getMs / 1000));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var client in clients.Where(c => c is not null))
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        var results = new List<TransferResult>();
+        for (int p = 0; p < paths.Length; p++)
+        {
+            results.Add(new TransferResult(board, paths[p].Name, bytes, new Stats(put[p]), new Stats(get[p])));
         }
 
         return results;

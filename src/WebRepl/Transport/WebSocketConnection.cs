@@ -70,7 +70,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
     private readonly WebSocketRole _role;
     private readonly long _maxFrameBytes;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly byte[] _receiveBuffer;
+    private byte[] _receiveBuffer;
     private int _receiveStart;
     private int _receiveEnd;
     private WebSocketFrameType _messageType = WebSocketFrameType.Text;
@@ -664,6 +664,14 @@ public sealed class WebSocketConnection : IAsyncDisposable
             }
 
             _receiveEnd += read;
+            if (_receiveEnd == _receiveBuffer.Length && _receiveBuffer.Length < BufferSize)
+            {
+                // A read filled the small buffer: the peer sends in bursts (a PUT, a paste). A larger buffer from
+                // now on takes a burst in fewer reads, and a relay can pass more frames on in one write.
+                var larger = new byte[BufferSize];
+                _receiveBuffer.AsSpan(0, _receiveEnd).CopyTo(larger);
+                _receiveBuffer = larger;
+            }
         }
 
         return true;

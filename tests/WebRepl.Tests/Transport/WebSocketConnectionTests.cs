@@ -217,6 +217,78 @@ public sealed class WebSocketConnectionTests
     }
 
     [Fact]
+    public async Task SendAsync_WithoutFlush_FramesGoOutWholeAndInOrder_OnFlushSendOrClose()
+    {
+        using var cts = TestTimeout.Start();
+        var frames = new TaskCompletionSource<List<RawFrame>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var board = new ScriptedBoard(async (peer, token) =>
+        {
+            await peer.AcceptWebSocketAsync(token);
+            var seen = new List<RawFrame>();
+            while (seen.Count == 0 || seen[^1].Header[0] != 0x88)
+            {
+                seen.Add(await peer.ReadFrameAsync(token));
+            }
+
+            frames.TrySetResult(seen);
+            await peer.ReadToEndAsync(token);
+        });
+        await using var connection = await WebSocketConnection.ConnectAsync(WebReplTarget.Parse(board.Target), WebSocketConnectOptions.Default, cts.Token);
+        var random = new Random(5);
+        var sent = new List<byte[]>();
+        for (int i = 0; i < 120; i++)
+        {
+            // 120 frames of up to 2 KiB: more than the 64 KiB send buffer, so some go out when it fills.
+            byte[] payload = new byte[random.Next(0, 2048)];
+            random.NextBytes(payload);
+            sent.Add(payload);
+            bool flush = i == 40; // one flushing send in the middle
+            await connection.SendAsync(payload, WebSocketFrameType.Binary, true, flush, cts.Token);
+            if (i == 80)
+            {
+                await connection.FlushAsync(cts.Token);
+            }
+        }
+
+        await connection.CloseAsync(1000, "bye", cts.Token); // writes what is still buffered first
+
+        var received = await frames.Task.WaitAsync(cts.Token);
+        Assert.Equal(sent.Count + 1, received.Count);
+        for (int i = 0; i < sent.Count; i++)
+        {
+            Assert.Equal(0x82, received[i].Header[0]);
+            Assert.True(received[i].Masked);
+            Assert.Equal(sent[i], received[i].Payload);
+        }
+    }
+
+    [Fact]
+    public async Task HasBufferedFrame_TrueOnlyWhileAWholeDataFrameWaits()
+    {
+        using var cts = TestTimeout.Start();
+        var sendRest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var board = new ScriptedBoard(async (peer, token) =>
+        {
+            await peer.AcceptWebSocketAsync(token);
+            byte[] second = RawPeer.BuildFrame(0x1, "two"u8, fin: true, mask: false);
+            // Two frames and the first two bytes of a third in one write; the rest of the third later.
+            await peer.WriteAsync((byte[])[.. RawPeer.BuildFrame(0x2, "one"u8, true, false), .. second, .. second[..2]], token);
+            await sendRest.Task.WaitAsync(token);
+            await peer.WriteAsync(second.AsMemory(2), token);
+            await peer.ReadToEndAsync(token);
+        });
+        await using var connection = await WebSocketConnection.ConnectAsync(WebReplTarget.Parse(board.Target), WebSocketConnectOptions.Default, cts.Token);
+
+        Assert.Equal("one"u8.ToArray(), (await connection.ReceiveAsync(cts.Token)).Payload.ToArray());
+        Assert.True(connection.HasBufferedFrame);
+        Assert.Equal("two"u8.ToArray(), (await connection.ReceiveAsync(cts.Token)).Payload.ToArray());
+        Assert.False(connection.HasBufferedFrame); // only a partial frame is here
+        sendRest.SetResult();
+        Assert.Equal("two"u8.ToArray(), (await connection.ReceiveAsync(cts.Token)).Payload.ToArray());
+        Assert.False(connection.HasBufferedFrame);
+    }
+
+    [Fact]
     public async Task SendAsync_NotEndOfMessage_ContinuesWithContinuationFrames()
     {
         using var cts = TestTimeout.Start();
