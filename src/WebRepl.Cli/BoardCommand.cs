@@ -40,7 +40,7 @@ internal static class BoardCommand
         var command = new Command(
             "board",
             "Run a virtual MicroPython board: the real interpreter (WebAssembly, run by Node.js) behind WebREPL. " +
-            "-p sets its password (one is generated otherwise). Ctrl-C stops it.")
+            "-p sets its password (one is generated otherwise). Ctrl-C or SIGTERM stops it cleanly.")
         {
             Options = { port, bind, root, node, memory },
         };
@@ -73,6 +73,10 @@ internal static class BoardCommand
 
     private static async Task<int> RunAsync(CliContext context, VirtualBoardOptions options, CancellationToken cancellationToken)
     {
+        // Ctrl-C and SIGTERM stop the board cleanly (the client told, the Node.js child ended, the port released),
+        // also when no terminal sends the signal to the whole process group (a script, CI, a service manager).
+        using var signals = new StopSignals(cancellationToken);
+        cancellationToken = signals.Token;
         VirtualBoard board;
         try
         {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using WebRepl.Board;
 using WebRepl.Gateway;
@@ -54,7 +53,7 @@ internal static class GatewayCommand
             "gateway",
             "Run a WebREPL gateway: ws(s)://GATEWAY/ws://HOST:PORT forwards to the board at ws://HOST:PORT, so that HTTPS pages " +
             "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
-            "browser origins checked. Ctrl-C stops it.")
+            "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
         {
             Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, exclusive, maxSessions, maxClients, maxMessage, idle, verbose },
         };
@@ -115,10 +114,8 @@ internal static class GatewayCommand
     private static async Task<int> RunAsync(CliContext context, GatewayOptions options, bool startVirtualBoard, string? password, CancellationToken cancellationToken)
     {
         // Ctrl-C and SIGTERM stop the gateway cleanly: sessions are closed with a reason, then the board.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        cancellationToken = stop.Token;
+        using var signals = new StopSignals(cancellationToken);
+        cancellationToken = signals.Token;
         VirtualBoard? board = null;
         try
         {
@@ -171,12 +168,6 @@ internal static class GatewayCommand
         }
 
         return ExitCodes.Success;
-
-        void Stop(PosixSignalContext signal)
-        {
-            signal.Cancel = true;
-            stop.Cancel();
-        }
     }
 
     private static string Banner(WebReplGateway gateway, GatewayOptions options, VirtualBoard? board)
