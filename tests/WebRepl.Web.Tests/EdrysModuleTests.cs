@@ -7,7 +7,8 @@ namespace WebRepl.Web.Tests;
 
 /// <summary>
 /// The Edrys module (<c>/edrys/</c>) in two frames of a harness page that plays the Edrys host (harness.html,
-/// with a stand-in edrys.js): one station connected to the virtual board through the gateway, one student.
+/// with a stand-in edrys.js that behaves as the real one: Edrys/README.md): one station connected to the
+/// virtual board through the gateway, one student.
 /// </summary>
 public sealed class EdrysModuleTests(BrowserFixture browser)
 {
@@ -15,7 +16,8 @@ public sealed class EdrysModuleTests(BrowserFixture browser)
     private const string HarnessPath = "test-harness/harness.html";
     private const string EdrysScriptUrl = "https://edrys-labs.github.io/module/edrys.js";
 
-    private static async Task<(IBrowserContext Context, IPage Page, IFrame Station, IFrame Student)> OpenAsync(BrowserFixture browser, WebLab lab, object stationConfig)
+    private static async Task<(IBrowserContext Context, IPage Page, IFrame Station, IFrame Student)> OpenAsync(
+        BrowserFixture browser, WebLab lab, object stationConfig, object? config = null, bool settingsAsText = false)
     {
         var context = await browser.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1400, Height = 640 } });
         string folder = Path.Combine(AppContext.BaseDirectory, "Edrys");
@@ -24,7 +26,9 @@ public sealed class EdrysModuleTests(BrowserFixture browser)
         await context.RouteAsync(harnessUrl + "**", route => route.FulfillAsync(new() { Path = Path.Combine(folder, "harness.html"), ContentType = "text/html" }));
         await context.RouteAsync(EdrysScriptUrl, route => route.FulfillAsync(new() { Path = Path.Combine(folder, "edrys-standin.js"), ContentType = "text/javascript" }));
         var page = await context.NewPageAsync();
-        string query = $"?module={Uri.EscapeDataString(lab.PageUrl + "edrys/")}&config={Uri.EscapeDataString(JsonSerializer.Serialize(stationConfig))}";
+        string query = $"?module={Uri.EscapeDataString(lab.PageUrl + "edrys/")}&stationConfig={Uri.EscapeDataString(JsonSerializer.Serialize(stationConfig))}"
+            + (config is null ? "" : $"&config={Uri.EscapeDataString(JsonSerializer.Serialize(config))}")
+            + (settingsAsText ? "&settingsAsText=1" : "");
         await page.GotoAsync(harnessUrl + query);
         var station = await FrameAsync(page, "role=station");
         var student = await FrameAsync(page, "role=student");
@@ -133,5 +137,70 @@ public sealed class EdrysModuleTests(BrowserFixture browser)
         await download.SaveAsAsync(saved);
         Assert.Equal("from the board\n", await File.ReadAllTextAsync(saved, timeout.Token));
         File.Delete(saved);
+
+        // The file went to the student who asked, not to the whole room.
+        var gotFile = await page.EvaluateAsync<JsonElement>("() => window.messages.filter(m => m.subject === 'got_file')");
+        var message = Assert.Single(gotFile.EnumerateArray());
+        Assert.Equal("Station 1", message.GetProperty("from").GetString());
+        Assert.Equal("student", message.GetProperty("user").GetString());
+        Assert.Equal(["student"], message.GetProperty("to").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
+    public async Task Execute_StudentTypesAndPastesMeanwhile_InputHeldUntilTheRunEnds_RunIntact()
+    {
+        using var timeout = TestTimeout.Start(120);
+        await using var lab = await WebLab.StartAsync(cancellationToken: timeout.Token);
+        var (context, page, station, student) = await OpenAsync(browser, lab, new { websocket = lab.BoardWebSocketUrl });
+        await using var _ = context;
+        await student.WaitForTextAsync("Password: ");
+        await student.TypeAsync(page, WebLab.Password + "\n");
+        await station.WaitForTextAsync("WebREPL connected");
+
+        // Keys typed while a run goes on (in the raw REPL) wait, and reach the friendly REPL after it.
+        await page.EvaluateAsync(
+            "() => window.host.publish('execute', \"import time\\nprint('run', 'begins')\\nfor i in range(150):\\n    time.sleep_ms(10)\\nprint('run', 'ends')\\n\")");
+        await student.WaitForLineAsync("run begins", 30000);
+        await student.TypeAsync(page, "print('typed', 6 * 7)\n");
+        await student.WaitForLineAsync("typed 42", 30000);
+        string text = await student.TerminalTextAsync();
+        Assert.True(text.IndexOf("run ends", StringComparison.Ordinal) < text.IndexOf("typed 42", StringComparison.Ordinal), text);
+        Assert.DoesNotContain("Error", text, StringComparison.Ordinal);
+
+        // A paste under way when a run arrives (both in one go): the paste ends first, whole, then the run goes
+        // through the raw REPL, with none of the paste in its code.
+        var paste = new StringBuilder("def pasted():\n    n = 0\n");
+        for (int i = 1; i <= 40; i++)
+        {
+            paste.Append("    n += ").Append(i).Append("  # a pasted line, long enough that the paste takes a while\n");
+        }
+
+        paste.Append("    return 'PASTE OK %d' % n\n");
+        await page.EvaluateAsync(
+            "paste => { window.host.sendAs('student', 'data', paste.replace(/\\n/g, '\\r')); window.host.publish('execute', \"print('EXEC', 'OK', 6 * 7)\"); }",
+            paste.ToString());
+        await student.WaitForLineAsync("EXEC OK 42", 30000);
+        await student.TypeAsync(page, "print(pasted())\n");
+        await student.WaitForLineAsync("PASTE OK 820", 30000);
+        text = await student.TerminalTextAsync();
+        Assert.DoesNotContain("Error", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Run failed", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Settings_AsJsonText_ConfigUnderStationConfig()
+    {
+        using var timeout = TestTimeout.Start(120);
+        await using var lab = await WebLab.StartAsync(cancellationToken: timeout.Token);
+        // The module's config (for everyone) names the board; the station's settings name the topic.
+        var (context, page, station, student) = await OpenAsync(
+            browser, lab, stationConfig: new { execute = "go", password = WebLab.Password }, config: new { websocket = lab.BoardWebSocketUrl, execute = "not-this" }, settingsAsText: true);
+        await using var _ = context;
+
+        // stationConfig.password: the station answers the prompt itself.
+        await student.WaitForTextAsync("WebREPL connected");
+        await page.EvaluateAsync("() => { window.host.publish('not-this', \"print('wrong', 'topic')\"); window.host.publish('go', \"print('right', 'topic')\"); }");
+        await student.WaitForLineAsync("right topic", 30000);
+        Assert.DoesNotContain("wrong topic", await student.TerminalTextAsync(), StringComparison.Ordinal);
     }
 }

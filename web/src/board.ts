@@ -25,6 +25,8 @@ export interface Entry {
 const PasteWindow = 128;
 /** A paste whose echo stalls this long goes on anyway (the board may not echo, e.g. a program reading stdin). */
 const PasteStallMs = 1500;
+/** How long a paste through paste mode waits for the prompt after its Ctrl-D (the pasted code compiles and runs). */
+const PasteRunWaitMs = 2000;
 const PasteModeBanner = '\r\n=== ';
 
 const utf8 = new TextEncoder();
@@ -37,7 +39,6 @@ export class Board {
   private denied = false;
   private echo = { bytes: 0, returns: 0 };
   private echoWaiters: (() => void)[] = [];
-  private pasting = false;
   private watched: string | null = null;
   private held = '';
   state: BoardState = 'disconnected';
@@ -109,28 +110,31 @@ export class Board {
    * Pasted text: line feeds become carriage returns, and the text goes out no faster than the board echoes it,
    * so that its input buffer (about 256 bytes on ESP32/ESP8266) drops nothing. Several lines at the prompt go
    * through paste mode (Ctrl-E), so that the REPL's auto-indent does not garble indented code.
+   *
+   * A paste is an operation like a transfer or a raw REPL run: it waits for the one under way, and the next waits
+   * for it (an Edrys run arriving mid-paste would otherwise enter the raw REPL with the rest of the paste still to
+   * come, which would land in its raw-paste). A paste through paste mode ends when its code is back at the prompt,
+   * or after PasteRunWaitMs if the code goes on running (the next operation then interrupts it, as it would anyway).
    */
   async paste(text: string): Promise<void> {
-    await this.operations; // the terminal is the board's again
-    const connection = this.connection;
-    if (!connection || this.pasting) {
-      return;
-    }
     const input = toTerminalInput(text);
-    const multiLine = input.replace(/\r+$/, '').includes('\r');
-    this.pasting = true;
     try {
-      if (multiLine && this.atPrompt) {
-        const banner = this.waitForOutput((t) => t.includes(PasteModeBanner));
-        connection.sendText('\x05');
-        await banner;
-        await this.sendPaced(connection, input.replace(/\r+$/, ''));
-        connection.sendText('\x04');
-      } else {
-        await this.sendPaced(connection, input);
-      }
-    } finally {
-      this.pasting = false;
+      await this.run(async (connection) => {
+        const multiLine = input.replace(/\r+$/, '').includes('\r');
+        if (multiLine && this.atPrompt) {
+          const banner = this.waitForOutput((t) => t.includes(PasteModeBanner));
+          connection.sendText('\x05');
+          await banner;
+          await this.sendPaced(connection, input.replace(/\r+$/, ''));
+          const prompt = this.waitForOutput((t) => t.includes('>>> '), PasteRunWaitMs);
+          connection.sendText('\x04');
+          await prompt;
+        } else {
+          await this.sendPaced(connection, input);
+        }
+      });
+    } catch {
+      // not connected (any more): nothing to paste into
     }
   }
 
@@ -277,12 +281,14 @@ export class Board {
     });
   }
 
-  /** Waits until the output since the call passes `test` (or stalls). */
-  private async waitForOutput(test: (text: string) => boolean): Promise<void> {
+  /** Waits until the output since the call passes `test`, or stalls, or `limitMs` has passed. */
+  private async waitForOutput(test: (text: string) => boolean, limitMs = Infinity): Promise<void> {
     this.watched = '';
+    const deadline = performance.now() + limitMs;
     try {
       while (!test(this.watched)) {
-        if (!(await this.waitForEcho(PasteStallMs))) {
+        const wait = Math.min(PasteStallMs, deadline - performance.now());
+        if (wait <= 0 || !(await this.waitForEcho(wait))) {
           return;
         }
       }

@@ -1,28 +1,37 @@
 // The part of Edrys's module API (edrys.js) this module uses, and a typed view of the shared state.
 
 export interface EdrysMessage {
+  /** The sender's user name (a station's is its name, e.g. 'Station 1'). */
   from: string;
   subject: string;
   body: unknown;
+  /** The sending module's URL (another module's messages arrive only to promiscuous handlers). */
+  module?: string;
+  /** The user the message was sent to, when it was sent to one. */
+  user?: string;
 }
 
 export interface EdrysUser {
+  name?: string;
   displayName?: string;
   room?: string;
+  role?: string;
 }
 
 export interface EdrysApi {
   ready?: boolean;
   role: 'station' | 'teacher' | 'student' | string;
   username?: string;
-  module?: { stationConfig?: Record<string, unknown>; config?: Record<string, unknown> };
-  liveUser?: { name?: string; displayName?: string; room?: string };
+  /** Set by Edrys's first update (undefined before): the module's URL and its settings (objects, or JSON text). */
+  module?: { url?: string; config?: unknown; stationConfig?: unknown };
+  liveUser?: EdrysUser;
   liveRoom?: Record<string, unknown>;
   liveClass?: { users?: Record<string, EdrysUser> };
   onReady(handler: () => void): void;
   onUpdate(handler: () => void): void;
   onMessage(handler: (message: EdrysMessage) => void, promiscuous?: boolean): void;
-  sendMessage(subject: string, body: unknown): void;
+  /** To everyone in the room (the sender included), or to `user` alone. */
+  sendMessage(subject: string, body: unknown, user?: string): void;
   getState?(key: string, type: string, value?: unknown): unknown;
   updateState?(change: () => void): void;
 }
@@ -31,27 +40,71 @@ export function edrys(): EdrysApi | null {
   return ((window as unknown as { Edrys?: EdrysApi }).Edrys) ?? null;
 }
 
+/**
+ * Sends a message; before Edrys's first update (no module yet) edrys.js cannot address one, and throws: the
+ * message is dropped instead.
+ */
+export function send(api: EdrysApi, subject: string, body: unknown, user?: string): boolean {
+  if (!api.module) return false;
+  try {
+    api.sendMessage(subject, body, user);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The station's settings: the module's `config` (for everyone) with its `stationConfig` over it. Edrys passes
+ * each as an object, as JSON text, or as '' when none was given.
+ */
+export function moduleSettings(api: EdrysApi): Record<string, unknown> {
+  return { ...asObject(api.module?.config), ...asObject(api.module?.stationConfig) };
+}
+
+/** An object from a message body or a setting: as it is, or parsed from JSON text; else null. */
+export function asObject(value: unknown): Record<string, unknown> | null {
+  if (typeof value === 'string' && value.trim().startsWith('{')) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
 /** Room state shared by everyone in the room: the board URL, the connection status, the file status. */
 export class SharedState {
   constructor(private readonly api: EdrysApi) {}
 
+  // getState throws before Edrys's first update (it has no room yet): the state then reads as empty, and a
+  // write is left out (the station writes it again with its next change).
   get(key: string): unknown {
-    if (this.api.getState) {
-      return unwrap(this.api.getState(key, 'Value'));
+    try {
+      if (this.api.getState) {
+        return unwrap(this.api.getState(key, 'Value'));
+      }
+      return this.api.liveRoom?.[key];
+    } catch {
+      return undefined;
     }
-    return this.api.liveRoom?.[key];
   }
 
   set(key: string, value: unknown): void {
     if (this.get(key) === value) {
       return;
     }
-    if (this.api.getState) {
-      const write = () => this.api.getState!(key, 'Value', value);
-      if (this.api.updateState) this.api.updateState(write);
-      else write();
-    } else if (this.api.liveRoom) {
-      this.api.liveRoom[key] = value;
+    try {
+      if (this.api.getState) {
+        const write = () => this.api.getState!(key, 'Value', value);
+        if (this.api.updateState) this.api.updateState(write);
+        else write();
+      } else if (this.api.liveRoom) {
+        this.api.liveRoom[key] = value;
+      }
+    } catch {
+      // not ready
     }
   }
 }

@@ -8,7 +8,7 @@ import { Board, BoardState, errorText } from '../board';
 import { mixedContentProblem } from '../protocol';
 import { InterruptedError } from '../rawrepl';
 import { byId, createTerminal, formatBytes, note, saveBytes } from '../ui/term';
-import { edrys, EdrysApi, EdrysMessage, parseExecute, SharedState, toBytes, ExecuteRequest } from './edrys-api';
+import { asObject, edrys, EdrysApi, EdrysMessage, ExecuteRequest, moduleSettings, parseExecute, send, SharedState, toBytes } from './edrys-api';
 import './edrys.css';
 
 const urlInput = byId<HTMLInputElement>('url');
@@ -22,7 +22,8 @@ const getButton = byId<HTMLButtonElement>('get-button');
 const fileStatus = byId<HTMLSpanElement>('file-status');
 
 const api: EdrysApi | null = edrys();
-const isStation = !api || api.role === 'station';
+// edrys.js learns the role from Edrys's first update (after this script ran): ask it each time.
+const isStation = (): boolean => !api || api.role === 'station';
 const shared = api ? new SharedState(api) : null;
 const term = createTerminal(byId('terminal'), (text) => typed(text));
 const pendingGets = new Set<string>();
@@ -31,7 +32,7 @@ let config: Record<string, unknown> = {};
 let executeTopic = 'execute';
 let board: Board | null = null;
 
-document.body.dataset.role = api?.role ?? 'station';
+document.body.dataset.role = api ? (api.role ?? '') : 'station';
 
 function show(text: string): void {
   term.terminal.write(text);
@@ -42,19 +43,19 @@ function show(text: string): void {
 let relayBuffer = '';
 let relayTimer: ReturnType<typeof setTimeout> | null = null;
 function relay(text: string): void {
-  if (!api || !isStation) return;
+  if (!api || !isStation()) return;
   relayBuffer += text;
   relayTimer ??= setTimeout(() => {
     relayTimer = null;
     const body = relayBuffer;
     relayBuffer = '';
-    api.sendMessage('write', body);
+    send(api, 'write', body);
   }, 25);
 }
 
 function setFileStatus(text: string): void {
   fileStatus.textContent = text;
-  if (isStation) shared?.set('file_status', text);
+  if (isStation()) shared?.set('file_status', text);
 }
 
 function setStatus(text: string, state: BoardState | 'remote'): void {
@@ -64,10 +65,10 @@ function setStatus(text: string, state: BoardState | 'remote'): void {
 
 /** Keys and pastes typed here: to the board at the station, to the station from anyone else. */
 function typed(data: string): void {
-  if (isStation) {
+  if (isStation()) {
     board?.keys(data);
-  } else {
-    api?.sendMessage('data', data.replace(/\r\n|\n/g, '\r'));
+  } else if (api) {
+    send(api, 'data', data.replace(/\r\n|\n/g, '\r'));
   }
 }
 term.terminal.onData(typed);
@@ -166,7 +167,7 @@ function idleScript(): string | null {
 
 let lastUsers = 0;
 function checkIdle(): void {
-  if (!api || !isStation) return;
+  if (!api || !isStation()) return;
   const script = idleScript();
   const users = api.liveClass?.users;
   if (!script || !users) return;
@@ -206,12 +207,12 @@ function onStationMessage(message: EdrysMessage, self: boolean): void {
       break;
     }
     case 'put_file': {
-      const body = message.body as { filename?: string; data?: unknown };
-      if (body?.filename) void stationPut(body.filename, toBytes(body.data));
+      const body = asObject(message.body);
+      if (typeof body?.filename === 'string' && body.filename) void stationPut(body.filename, toBytes(body.data));
       break;
     }
     case 'get_file':
-      if (typeof message.body === 'string') void stationGet(message.body);
+      if (typeof message.body === 'string' && message.body) void stationGet(message.body, message.from);
       break;
   }
 }
@@ -229,7 +230,8 @@ async function stationPut(name: string, data: Uint8Array): Promise<void> {
   }
 }
 
-async function stationGet(name: string): Promise<Uint8Array | null> {
+/** Gets a file from the board: for the station itself, or for `requester` (who alone is sent the file). */
+async function stationGet(name: string, requester?: string): Promise<Uint8Array | null> {
   if (!board || board.state !== 'connected') {
     setFileStatus(`Cannot get ${name}: not connected`);
     return null;
@@ -241,7 +243,7 @@ async function stationGet(name: string): Promise<Uint8Array | null> {
     }
     const data = await board.getFile(name, (done) => setFileStatus(`Getting ${name}: ${formatBytes(done)}`));
     setFileStatus(`Got ${name}, ${data.length} bytes`);
-    api?.sendMessage('got_file', { filename: name, data });
+    if (api && requester) send(api, 'got_file', { filename: name, data }, requester);
     return data;
   } catch (error) {
     setFileStatus(`Getting ${name} failed: ${errorText(error)}`);
@@ -258,8 +260,8 @@ function onRemoteMessage(message: EdrysMessage, self: boolean): void {
       if (typeof message.body === 'string') term.terminal.write(message.body);
       break;
     case 'got_file': {
-      const body = message.body as { filename?: string; data?: unknown };
-      if (body?.filename && pendingGets.delete(body.filename)) {
+      const body = asObject(message.body);
+      if (typeof body?.filename === 'string' && pendingGets.delete(body.filename)) {
         saveBytes(body.filename, toBytes(body.data));
       }
       break;
@@ -272,8 +274,8 @@ function refreshFromState(): void {
   const url = shared.get('url');
   if (typeof url === 'string' && document.activeElement !== urlInput) urlInput.value = url;
   const status = shared.get('file_status');
-  if (typeof status === 'string' && !isStation) fileStatus.textContent = status;
-  if (!isStation) {
+  if (typeof status === 'string' && !isStation()) fileStatus.textContent = status;
+  if (!isStation()) {
     const text = shared.get('status');
     const statusString = typeof text === 'string' ? text : 'Waiting for the station';
     setStatus(statusString, 'remote');
@@ -289,14 +291,14 @@ function refreshFromState(): void {
 
 connectButton.addEventListener('click', () => {
   const url = urlInput.value.trim();
-  if (isStation) {
+  if (isStation()) {
     if (board && board.state !== 'disconnected') board.disconnect();
     else void stationConnect(url);
   } else if (connectButton.textContent === 'Connect') {
     shared?.set('url', url);
-    api?.sendMessage('connect', url);
-  } else {
-    api?.sendMessage('disconnect', '');
+    if (api) send(api, 'connect', url);
+  } else if (api) {
+    send(api, 'disconnect', '');
   }
 });
 urlInput.addEventListener('change', () => {
@@ -308,20 +310,20 @@ putInput.addEventListener('change', async () => {
   putInput.value = '';
   for (const file of files) {
     const data = new Uint8Array(await file.arrayBuffer());
-    if (isStation) await stationPut(file.name, data);
-    else api?.sendMessage('put_file', { filename: file.name, data });
+    if (isStation()) await stationPut(file.name, data);
+    else if (api) send(api, 'put_file', { filename: file.name, data });
   }
 });
 
 getButton.addEventListener('click', async () => {
   const name = getName.value.trim();
   if (!name) return;
-  if (isStation) {
+  if (isStation()) {
     const data = await stationGet(name);
     if (data) saveBytes(name, data);
   } else {
     pendingGets.add(name);
-    api?.sendMessage('get_file', name);
+    if (api) send(api, 'get_file', name);
   }
 });
 
@@ -331,19 +333,20 @@ if (!api) {
   setStatus('Disconnected', 'disconnected');
   board = createBoard();
 } else {
-  setStatus(isStation ? 'Disconnected' : 'Waiting for the station', isStation ? 'disconnected' : 'remote');
+  setStatus('Waiting for Edrys', 'remote');
   api.onMessage((message) => {
     const me = api.liveUser?.name ?? api.username;
     const self = message.from === me;
-    if (isStation) onStationMessage(message, self);
+    if (isStation()) onStationMessage(message, self);
     else onRemoteMessage(message, self);
   }, true);
   api.onReady(() => {
-    config = api.module?.stationConfig ?? api.module?.config ?? {};
+    config = moduleSettings(api);
     executeTopic = typeof config.execute === 'string' && config.execute ? config.execute : 'execute';
     document.body.dataset.role = api.role;
     urlInput.disabled = api.role === 'student';
-    if (isStation) {
+    if (isStation()) {
+      setStatus('Disconnected', 'disconnected');
       board = createBoard();
       const stateUrl = shared?.get('url');
       const url = (typeof config.websocket === 'string' && config.websocket) || (typeof stateUrl === 'string' && stateUrl) || '';
