@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using WebRepl.Board;
 using WebRepl.Gateway;
+using WebRepl.Transport;
 
 namespace WebRepl.Cli;
 
@@ -42,6 +43,12 @@ internal static class GatewayCommand
         var cert = new Option<string?>("--cert") { Description = "TLS certificate (PEM): serve wss:// and https://.", HelpName = "PEM" };
         var key = new Option<string?>("--key") { Description = "The certificate's private key (PEM, unencrypted).", HelpName = "PEM" };
         var selfSigned = new Option<bool>("--self-signed") { Description = "TLS with a generated self-signed certificate (cached; its fingerprint is printed)." };
+        var targetFingerprint = new Option<string[]>("--target-cert-fingerprint")
+        {
+            Description = "Trust a wss:// target whose certificate has this SHA-256 fingerprint (repeatable; 64 hex digits, with or without colons, " +
+                "as 'webrepl gateway --self-signed' prints it), besides the certificates the system trusts.",
+            HelpName = "SHA256",
+        };
         var exclusive = new Option<bool>("--exclusive") { Description = "One client per board, as a board itself: a second client is refused instead of joining." };
         var maxSessions = new Option<int?>("--max-sessions") { Description = "Boards connected at once (default 100).", HelpName = "N" };
         var maxClients = new Option<int?>("--max-clients") { Description = "Clients sharing one board (default 32).", HelpName = "N" };
@@ -55,7 +62,7 @@ internal static class GatewayCommand
             "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
             "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
         {
-            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, exclusive, maxSessions, maxClients, maxMessage, idle, verbose },
+            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, verbose },
         };
 
         command.SetAction((parse, ct) => guard(async () =>
@@ -88,6 +95,7 @@ internal static class GatewayCommand
                 AllowedOrigins = [.. file.AllowOrigins, .. parse.GetValue(allowOrigin) ?? []],
                 Exclusive = parse.GetValue(exclusive) || (file.Exclusive ?? false),
                 Tls = tls,
+                TargetCertificateValidation = TargetValidation([.. file.TargetCertFingerprints, .. parse.GetValue(targetFingerprint) ?? []]),
                 MaxSessions = parse.GetValue(maxSessions) ?? file.MaxSessions ?? GatewayOptions.Default.MaxSessions,
                 MaxClientsPerSession = parse.GetValue(maxClients) ?? file.MaxClients ?? GatewayOptions.Default.MaxClientsPerSession,
                 MaxMessageBytes = parse.GetValue(maxMessage) ?? file.MaxMessageBytes ?? GatewayOptions.Default.MaxMessageBytes,
@@ -97,6 +105,31 @@ internal static class GatewayCommand
             return await RunAsync(context, options, parse.GetValue(virtualBoard), parse.GetValue(password), ct);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// System trust, else a pinned fingerprint. The refusal is a client's close reason (at most 123 bytes): the
+    /// fingerprint without colons, and the option that pins it.
+    /// </summary>
+    private static System.Net.Security.RemoteCertificateValidationCallback TargetValidation(string[] fingerprints)
+    {
+        CertificatePins pins;
+        try
+        {
+            pins = CertificatePins.Parse(fingerprints);
+        }
+        catch (FormatException ex)
+        {
+            throw CliException.Usage("--target-cert-fingerprint: " + ex.Message);
+        }
+
+        return pins.CreateValidation(certificate =>
+        {
+            string fingerprint = CertificatePins.Fingerprint(certificate).Replace(":", string.Empty, StringComparison.Ordinal);
+            return pins.Count == 0
+                ? $"untrusted certificate {fingerprint}: pin with --target-cert-fingerprint"
+                : $"certificate {fingerprint} matches no --target-cert-fingerprint";
+        });
     }
 
     private static T Load<T>(Func<T> load)

@@ -13,6 +13,7 @@ internal sealed partial class WebReplCli
 {
     public const string TargetVariable = "WEBREPL_TARGET";
     public const string PasswordVariable = "WEBREPL_PASSWORD";
+    public const string CertFingerprintVariable = "WEBREPL_CERT_FINGERPRINT";
 
     private readonly CliContext _context;
 
@@ -27,6 +28,14 @@ internal sealed partial class WebReplCli
     {
         Description = $"The WebREPL password (at most 9 characters). Default: ${PasswordVariable}, else asked for without echo.",
         HelpName = "PASSWORD",
+        Recursive = true,
+    };
+
+    private readonly Option<string[]> _certFingerprint = new("--cert-fingerprint")
+    {
+        Description = "For a wss:// target: also trust the certificate with this SHA-256 fingerprint (repeatable; 64 hex digits, with or without colons, " +
+            $"as 'webrepl gateway --self-signed' prints it). Default: ${CertFingerprintVariable} (comma-separated).",
+        HelpName = "SHA256",
         Recursive = true,
     };
 
@@ -95,7 +104,7 @@ internal sealed partial class WebReplCli
             ExitCodes.HelpText)
         {
             Arguments = { legacy },
-            Options = { _target, _password, _quiet, _timeout },
+            Options = { _target, _password, _certFingerprint, _quiet, _timeout },
         };
         root.SetAction((parse, ct) => GuardAsync(() => RunLegacyAsync(parse, parse.GetValue(legacy) ?? [], ct)));
 
@@ -316,8 +325,40 @@ internal sealed partial class WebReplCli
             throw CliException.Usage("--timeout must be a positive number of seconds.");
         }
 
-        var options = new WebReplClientOptions { ConnectTimeout = timeout, ReplyTimeout = timeout };
+        var options = new WebReplClientOptions { ConnectTimeout = timeout, ReplyTimeout = timeout, RemoteCertificateValidation = CertificateValidation(parse, target) };
         return await WebReplClient.ConnectAndLoginAsync(target, password, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>For wss://, the system's trust and the pinned fingerprints; a refusal shows the certificate's fingerprint and how to pin it.</summary>
+    private System.Net.Security.RemoteCertificateValidationCallback? CertificateValidation(ParseResult parse, WebReplTarget target)
+    {
+        string[] given = parse.GetValue(_certFingerprint) is { Length: > 0 } values
+            ? values
+            : _context.GetEnvironmentVariable(CertFingerprintVariable)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        CertificatePins pins;
+        try
+        {
+            pins = CertificatePins.Parse(given);
+        }
+        catch (FormatException ex)
+        {
+            throw CliException.Usage("--cert-fingerprint: " + ex.Message);
+        }
+
+        if (!target.IsSecure)
+        {
+            return null;
+        }
+
+        return pins.CreateValidation(certificate =>
+        {
+            string fingerprint = CertificatePins.Fingerprint(certificate);
+            return pins.Count == 0
+                ? $"Cannot connect to {target}: its TLS certificate is not trusted (SHA-256 {fingerprint}). If it is the one you expect " +
+                  $"('webrepl gateway --self-signed' prints its fingerprint), trust it with --cert-fingerprint {fingerprint}"
+                : $"Cannot connect to {target}: its TLS certificate (SHA-256 {fingerprint}) is not trusted and is none of those " +
+                  $"given with --cert-fingerprint (or ${CertFingerprintVariable}).";
+        });
     }
 
     /// <summary>The one place where errors become a line on stderr and an exit code.</summary>

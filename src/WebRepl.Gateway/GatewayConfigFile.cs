@@ -15,6 +15,7 @@ namespace WebRepl.Gateway;
 ///     "AllowOrigins": [ "https://edrys-labs.github.io" ],
 ///     "Exclusive": false,
 ///     "Tls": { "Cert": "gateway.pem", "Key": "gateway.key", "SelfSigned": false },
+///     "TargetCertFingerprints": [ "AB:CD:..." ],
 ///     "MaxSessions": 100, "MaxClients": 32, "MaxMessageBytes": 1048576, "IdleTimeoutSeconds": 3600
 ///   }
 /// }
@@ -43,6 +44,12 @@ public sealed record GatewayConfigFile
 
     /// <summary>TLS settings (paths resolved against the file's folder).</summary>
     public GatewayTlsOptions? Tls { get; init; }
+
+    /// <summary>
+    /// SHA-256 fingerprints of certificates trusted for <c>wss://</c> targets besides the system's trust (64 hex
+    /// digits, with or without colons): see <see cref="WebRepl.Transport.CertificatePins"/>.
+    /// </summary>
+    public IReadOnlyList<string> TargetCertFingerprints { get; init; } = [];
 
     /// <summary>See <see cref="GatewayOptions.MaxSessions"/>.</summary>
     public int? MaxSessions { get; init; }
@@ -94,6 +101,7 @@ public sealed record GatewayConfigFile
                     SelfSigned = Flag(tls, "SelfSigned", path) ?? false,
                 }
                 : null,
+            TargetCertFingerprints = Fingerprints(section, "TargetCertFingerprints", path),
             MaxSessions = Number(section, "MaxSessions", path),
             MaxClients = Number(section, "MaxClients", path),
             MaxMessageBytes = Number(section, "MaxMessageBytes", path),
@@ -129,6 +137,21 @@ public sealed record GatewayConfigFile
         section[key] is not { } text ? null
         : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value
         : throw new GatewayConfigurationException($"'{path}': Gateway:{key} must be a whole number, not '{text}'.");
+
+    private static string[] Fingerprints(IConfigurationSection section, string key, string path)
+    {
+        string[] values = [.. section.GetSection(key).GetChildren().Select(c => c.Value).OfType<string>()];
+        foreach (string value in values)
+        {
+            if (!WebRepl.Transport.CertificatePins.TryParseFingerprint(value, out _))
+            {
+                throw new GatewayConfigurationException(
+                    $"'{path}': Gateway:{key} takes SHA-256 fingerprints (64 hex digits, with or without colons), not '{value}'.");
+            }
+        }
+
+        return values;
+    }
 
     private static bool? Flag(IConfigurationSection section, string key, string path) =>
         section[key] is not { } text ? null

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using WebRepl.Transport;
 
 namespace WebRepl.Gateway.Hosting;
 
@@ -43,8 +44,7 @@ internal static class GatewayCertificates
     }
 
     /// <summary>The certificate's SHA-256 fingerprint, as browsers show it (AA:BB:...).</summary>
-    public static string Fingerprint(X509Certificate2 certificate) =>
-        string.Join(':', certificate.GetCertHash(HashAlgorithmName.SHA256).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+    public static string Fingerprint(X509Certificate2 certificate) => CertificatePins.Fingerprint(certificate);
 
     private static X509Certificate2 LoadOrCreateSelfSigned(string folder, IEnumerable<IPEndPoint> listen, out bool generated, out string path)
     {
