@@ -49,6 +49,56 @@ public sealed class SharedSessionTests
     }
 
     [Fact]
+    public async Task RawRepl_OthersInputHeldUntilCtrlB_CtrlCGoesAtOnce_HeldClientTold()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await using var runner = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await using var typist = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+
+        // The runner enters raw REPL (Ctrl-A, as webrepl exec does): the typist's keys wait, and it is told so.
+        await runner.SendAsync(new byte[] { 0x01 }, WebSocketFrameType.Text, true, cts.Token);
+        await runner.ReadTextUntilAsync("\x01", cts.Token);
+        await typist.SendAsync("typed\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        string told = Encoding.ASCII.GetString(await typist.ReadTextUntilAsync("Ctrl-C interrupts it.\r\n", cts.Token));
+        Assert.Contains("Another client is running code on the board", told, StringComparison.Ordinal);
+
+        // The runner's program goes through whole; the typist's Ctrl-C is not held (it interrupts the program).
+        await runner.SendAsync("print(1)"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        string seen = Encoding.ASCII.GetString(await runner.ReadTextUntilAsync("print(1)", cts.Token));
+        await typist.SendAsync(new byte[] { 0x03 }, WebSocketFrameType.Text, true, cts.Token);
+        seen += Encoding.ASCII.GetString(await runner.ReadTextUntilAsync("\x03", cts.Token));
+        Assert.DoesNotContain("typed", seen, StringComparison.Ordinal);
+
+        // Ctrl-B ends the runner's raw REPL: the held keys follow, after it.
+        await runner.SendAsync(new byte[] { 0x02 }, WebSocketFrameType.Text, true, cts.Token);
+        seen = Encoding.ASCII.GetString(await runner.ReadTextUntilAsync("typed\r", cts.Token));
+        Assert.True(seen.IndexOf('\x02', StringComparison.Ordinal) < seen.IndexOf("typed", StringComparison.Ordinal), seen);
+    }
+
+    [Fact]
+    public async Task RawRepl_RunnerLeaves_BoardBackToFriendlyRepl_HeldInputSent()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        var runner = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await using var typist = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await runner.SendAsync(new byte[] { 0x01 }, WebSocketFrameType.Text, true, cts.Token);
+        await typist.ReadTextUntilAsync("\x01", cts.Token);
+        await typist.SendAsync("after\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        await typist.ReadTextUntilAsync("Ctrl-C interrupts it.\r\n", cts.Token);
+
+        await runner.CloseAsync(1000, "done", cts.Token);
+        await runner.DisposeAsync();
+
+        // The gateway sent Ctrl-B for it (the board leaves raw REPL), then the typist's held line.
+        string seen = Encoding.ASCII.GetString(await typist.ReadTextUntilAsync("after\r", cts.Token));
+        Assert.Contains("\u0002after\r", seen, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Joiner_WrongPassword_AccessDenied_OthersUnaffected()
     {
         using var cts = TestTimeout.Start();

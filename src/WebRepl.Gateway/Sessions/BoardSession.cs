@@ -24,6 +24,17 @@ internal sealed partial class BoardSession
 {
     private const int MaxBoardFrame = 65535;
 
+    /// <summary>The most terminal input held for all clients while another client's raw REPL is under way.</summary>
+    internal const int MaxHeldText = 64 * 1024;
+
+    private static readonly byte[] RawHoldNotice =
+        "\r\n[gateway] Another client is running code on the board (raw REPL): what you type is sent when it is done. Ctrl-C interrupts it.\r\n"u8.ToArray();
+
+    private static readonly byte[] HeldTextFullNotice =
+        "\r\n[gateway] Input dropped: too much typed while another client's code runs.\r\n"u8.ToArray();
+
+    private static readonly byte[] LeaveRawRepl = [0x02];
+
     /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
     internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
 
@@ -49,6 +60,10 @@ internal sealed partial class BoardSession
     private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly byte[] _loginWindow = new byte[64];
+    private readonly List<(GatewayClient Client, ReadOnlyMemory<byte> Payload)> _heldText = [];
+    private long _heldTextBytes;
+    private bool _drainingText;
+    private GatewayClient? _rawOwner;
     private int _loginWindowLength;
     private GatewayClient[] _receivers = [];
     private WebSocketConnection? _board;
@@ -364,7 +379,7 @@ internal sealed partial class BoardSession
 
         if (type == WebSocketFrameType.Text)
         {
-            return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
+            return await ForwardTextAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
         }
 
         bool held;
@@ -444,6 +459,154 @@ internal sealed partial class BoardSession
 
         await PumpBinaryAsync().ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Terminal input. A client that sends Ctrl-A (raw REPL: how <c>webrepl exec</c>, file commands and the
+    /// pages run code) has the board's input to itself until it sends Ctrl-B or leaves: the others' input is
+    /// held meanwhile (they are told once) and sent, in order, when it is done, so that keys typed by one
+    /// client cannot end up inside another client's program. Ctrl-C from anyone still goes at once.
+    /// </summary>
+    private async ValueTask<bool> ForwardTextAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
+    {
+        byte[]? interrupt = null;
+        byte[]? notice = null;
+        bool hold;
+        bool drain;
+        lock (_gate)
+        {
+            bool othersRaw = _rawOwner is { } owner && !ReferenceEquals(owner, client);
+            // Input waits when another client's raw REPL runs, and behind input that waits already (its order kept).
+            hold = endOfMessage && client.MessageInProgress is null &&
+                (othersRaw || _heldText.Exists(h => ReferenceEquals(h.Client, client) || _rawOwner is null));
+            if (hold)
+            {
+                var span = payload.Span;
+                int interrupts = othersRaw ? span.Count((byte)0x03) : 0;
+                byte[] rest = interrupts > 0 ? [.. span.ToArray().Where(b => b != 0x03)] : span.ToArray();
+                interrupt = interrupts > 0 ? [.. Enumerable.Repeat((byte)0x03, interrupts)] : null;
+                if (rest.Length > 0 && _heldTextBytes + rest.Length > MaxHeldText)
+                {
+                    notice = HeldTextFullNotice;
+                }
+                else if (rest.Length > 0)
+                {
+                    _heldText.Add((client, rest));
+                    _heldTextBytes += rest.Length;
+                    if (othersRaw && !client.ToldInputHeld)
+                    {
+                        client.ToldInputHeld = true;
+                        notice = RawHoldNotice;
+                    }
+                }
+
+                drain = !othersRaw && !_drainingText;
+            }
+            else
+            {
+                drain = TrackRawRepl(client, payload.Span) && _heldText.Count > 0 && !_drainingText;
+            }
+
+            _drainingText |= drain;
+        }
+
+        bool written = true;
+        if (!hold)
+        {
+            written = await WriteToBoardAsync(client, payload, WebSocketFrameType.Text, endOfMessage, flush).ConfigureAwait(false);
+        }
+        else if (interrupt is not null)
+        {
+            written = await WriteToBoardAsync(client, interrupt, WebSocketFrameType.Text, true).ConfigureAwait(false);
+        }
+
+        if (written && notice is not null)
+        {
+            written = await client.SendAsync(notice, WebSocketFrameType.Text).ConfigureAwait(false);
+        }
+
+        if (drain)
+        {
+            await DrainHeldTextAsync().ConfigureAwait(false);
+        }
+
+        return written;
+    }
+
+    /// <summary>Follows Ctrl-A and Ctrl-B in what a client types; true when it has just left raw REPL (under the lock).</summary>
+    private bool TrackRawRepl(GatewayClient client, ReadOnlySpan<byte> input)
+    {
+        int enter = input.LastIndexOf((byte)0x01);
+        int leave = input.LastIndexOf((byte)0x02);
+        if (enter < 0 && leave < 0)
+        {
+            return false;
+        }
+
+        bool raw = enter > leave;
+        if (raw && _rawOwner is null)
+        {
+            _rawOwner = client;
+            LogRawRepl(_logger, client.Name, BoardText, true);
+        }
+        else if (!raw && ReferenceEquals(_rawOwner, client))
+        {
+            _rawOwner = null;
+            LogRawRepl(_logger, client.Name, BoardText, false);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Sends held input in the order it was typed; while a client's raw REPL runs, only that client's. Stops when
+    /// nothing can go.
+    /// </summary>
+    private async Task DrainHeldTextAsync()
+    {
+        while (true)
+        {
+            GatewayClient client;
+            ReadOnlyMemory<byte> payload;
+            lock (_gate)
+            {
+                _heldText.RemoveAll(h => !_clients.Contains(h.Client));
+                if (_rawOwner is { } gone && !_clients.Contains(gone))
+                {
+                    _rawOwner = null;
+                }
+
+                var owner = _rawOwner;
+                int next = owner is null ? (_heldText.Count > 0 ? 0 : -1) : _heldText.FindIndex(h => ReferenceEquals(h.Client, owner));
+                if (_state == SessionState.Closing || next < 0)
+                {
+                    _heldTextBytes = _heldText.Sum(h => (long)h.Payload.Length);
+                    _drainingText = false;
+                    return;
+                }
+
+                (client, payload) = _heldText[next];
+                _heldText.RemoveAt(next);
+                _heldTextBytes -= payload.Length;
+                if (owner is null)
+                {
+                    client.ToldInputHeld = false;
+                }
+
+                TrackRawRepl(client, payload.Span);
+            }
+
+            if (!await WriteToBoardAsync(client, payload, WebSocketFrameType.Text, true).ConfigureAwait(false))
+            {
+                lock (_gate)
+                {
+                    _drainingText = false;
+                }
+
+                return;
+            }
+        }
     }
 
     /// <summary>
@@ -670,6 +833,8 @@ internal sealed partial class BoardSession
         bool endSession = false;
         long putRemaining = 0;
         bool askChunk = false;
+        bool leftRaw = false;
+        bool drainText = false;
         WebSocketFrameType? unfinished;
         lock (_gate)
         {
@@ -692,6 +857,15 @@ internal sealed partial class BoardSession
             if (ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last)
             {
                 openerLeftEarly = true;
+            }
+
+            if (ReferenceEquals(client, _rawOwner))
+            {
+                // Its raw REPL ends with it: the board goes back to the friendly REPL for the others.
+                _rawOwner = null;
+                leftRaw = !last && _state != SessionState.Closing;
+                drainText = leftRaw && !_drainingText;
+                _drainingText |= drainText;
             }
 
             if (ReferenceEquals(client, _owner))
@@ -723,6 +897,17 @@ internal sealed partial class BoardSession
         {
             // End the client's fragmented message so that the board's framing stays whole.
             await WriteToBoardAsync(client, ReadOnlyMemory<byte>.Empty, type, true).ConfigureAwait(false);
+        }
+
+        if (leftRaw)
+        {
+            LogRawRepl(_logger, client.Name, BoardText, false);
+            await WriteToBoardAsync(this, LeaveRawRepl, WebSocketFrameType.Text, true).ConfigureAwait(false);
+        }
+
+        if (drainText)
+        {
+            await DrainHeldTextAsync().ConfigureAwait(false);
         }
 
         if (last)
@@ -1121,6 +1306,9 @@ internal sealed partial class BoardSession
 
     [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Released {Client}'s file transfer on {Board} after {Seconds} s without progress")]
     private static partial void LogTransferStalled(ILogger logger, string client, string board, double seconds);
+
+    [LoggerMessage(EventId = 323, Level = LogLevel.Debug, Message = "Client {Client} on {Board}: raw REPL {Entered} (while it is on, the others' input is held)")]
+    private static partial void LogRawRepl(ILogger logger, string client, string board, bool entered);
 
     [LoggerMessage(EventId = 322, Level = LogLevel.Debug, Message = "Dropped {Bytes} bytes of input from viewer {Client}")]
     private static partial void LogViewerInput(ILogger logger, string client, int bytes);

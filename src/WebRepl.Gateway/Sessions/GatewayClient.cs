@@ -73,6 +73,9 @@ internal sealed class GatewayClient : IAsyncDisposable
     /// <summary>The bytes in <see cref="Held"/> (guarded by the session's lock).</summary>
     public long HeldBytes { get; set; }
 
+    /// <summary>True once the client was told that its input is held for another client's raw REPL (guarded by the session's lock).</summary>
+    public bool ToldInputHeld { get; set; }
+
     /// <summary>The type of the client's fragmented message under way, if any.</summary>
     public WebSocketFrameType? MessageInProgress { get; set; }
 
