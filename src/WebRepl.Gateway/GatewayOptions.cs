@@ -68,6 +68,19 @@ public sealed record GatewayOptions
     public bool GetReadAhead { get; init; } = true;
 
     /// <summary>
+    /// Wrong passwords from one client address (refused joiners, and the board's <c>Access denied</c> to a
+    /// client that opened it) within <see cref="LoginFailureWindow"/> after which that address is refused for
+    /// <see cref="LoginLockout"/>, at every board. 0: no limit.
+    /// </summary>
+    public int LoginFailureLimit { get; init; } = 10;
+
+    /// <summary>The window in which <see cref="LoginFailureLimit"/> wrong passwords lock an address out.</summary>
+    public TimeSpan LoginFailureWindow { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long an address with too many wrong passwords is refused.</summary>
+    public TimeSpan LoginLockout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// Certificate check for <c>wss://</c> targets (another gateway, a TLS terminator in front of a board); null
     /// uses the system's trust.
     /// </summary>

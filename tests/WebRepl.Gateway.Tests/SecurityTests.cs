@@ -31,6 +31,39 @@ public sealed class SecurityTests
     }
 
     [Fact]
+    public async Task WrongPasswords_AddressLockedOut_AtEveryBoard_SessionsOnOtherAddressesGoOn()
+    {
+        using var cts = TestTimeout.Start(30);
+        await using var board = TestBoard.Start();
+        await using var other = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(o => o with { LoginFailureLimit = 3 }, cts.Token);
+        // A session that is open already (from this address too) is not cut by the lockout that follows.
+        await using var working = await RawClient.LoginAsync(gateway.Forward(other.Url), cts.Token);
+
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            await using var guesser = await RawClient.ConnectAsync(gateway.Forward(board.Url), cts.Token);
+            await guesser.ReadTextUntilAsync("Password: ", cts.Token);
+            await guesser.SendAsync(System.Text.Encoding.ASCII.GetBytes($"guess{attempt}\r"), WebSocketFrameType.Text, true, cts.Token);
+            await guesser.ReadTextUntilAsync("Access denied", cts.Token);
+            await guesser.ReadCloseAsync(cts.Token);
+        }
+
+        // Now refused at once, right password or not, at any board.
+        foreach (string url in new[] { board.Url, other.Url })
+        {
+            await using var refused = await RawClient.ConnectAsync(gateway.Forward(url), cts.Token);
+            var close = await refused.ReadCloseAsync(cts.Token);
+            Assert.Equal(1008, close.CloseStatus);
+            Assert.Contains("too many wrong passwords", close.CloseReason, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(gateway.Logs.Entries, e => e.EventId.Id == 324 && e.Level == LogLevel.Warning);
+        await working.SendAsync("still here\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        await working.ReadTextUntilAsync("still here\r", cts.Token);
+    }
+
+    [Fact]
     public async Task TargetInsideAllowList_Forwarded()
     {
         using var cts = TestTimeout.Start();

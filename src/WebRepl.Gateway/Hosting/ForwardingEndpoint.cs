@@ -76,6 +76,14 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
+        if (sessions.Logins.IsLockedOut(context.Connection.RemoteIpAddress, out var wait))
+        {
+            string reason = $"too many wrong passwords from {context.Connection.RemoteIpAddress}: try again in {Math.Ceiling(wait.TotalMinutes):0} min";
+            LogLockedOut(logger, remote, reason);
+            await RefuseAsync(context, upgrade!, CloseReason.PolicyViolation, reason).ConfigureAwait(false);
+            return;
+        }
+
         System.Net.IPAddress? address = null;
         if (name is null)
         {
@@ -96,7 +104,7 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout);
+        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, context.Connection.RemoteIpAddress);
         var (session, refusal) = sessions.Join(target, address, name, client);
         if (session is null)
         {
@@ -232,6 +240,9 @@ internal sealed partial class ForwardingEndpoint(
 
     [LoggerMessage(EventId = 332, Level = LogLevel.Information, Message = "Bad request {Path} from {Remote}: {Reason}")]
     private static partial void LogBadRequest(ILogger logger, string path, string remote, string reason);
+
+    [LoggerMessage(EventId = 334, Level = LogLevel.Warning, Message = "Refused {Remote}: {Reason}")]
+    private static partial void LogLockedOut(ILogger logger, string remote, string reason);
 
     [LoggerMessage(EventId = 333, Level = LogLevel.Warning, Message = "Refused client {Client} ({Remote}): {Reason}")]
     private static partial void LogRefused(ILogger logger, string client, string remote, string reason);

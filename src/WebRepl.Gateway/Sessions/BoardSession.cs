@@ -801,6 +801,11 @@ internal sealed partial class BoardSession
         if (!right)
         {
             LogWrongPassword(_logger, client.Name, client.Remote, BoardText);
+            if (_registry.Logins.RecordFailure(client.Address))
+            {
+                LogLockout(_logger, client.Remote, _options.LoginLockout.TotalMinutes);
+            }
+
             // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
             await Task.Delay(WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await client.SendAsync(DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
@@ -1139,9 +1144,13 @@ internal sealed partial class BoardSession
                 var window = new byte[_loginWindowLength + frame.Payload.Length];
                 _loginWindow.AsSpan(0, _loginWindowLength).CopyTo(window);
                 frame.Payload.Span.CopyTo(window.AsSpan(_loginWindowLength));
-                if (window.AsSpan().IndexOf(DeniedMarker) >= 0)
+                if (window.AsSpan().IndexOf(DeniedMarker) >= 0 && !_deniedSeen)
                 {
                     _deniedSeen = true;
+                    if (_opener is { } denied && _registry.Logins.RecordFailure(denied.Address))
+                    {
+                        LogLockout(_logger, denied.Remote, _options.LoginLockout.TotalMinutes);
+                    }
                 }
 
                 receivers = _opener is { } opener && _clients.Contains(opener) ? [opener] : [];
@@ -1306,6 +1315,9 @@ internal sealed partial class BoardSession
 
     [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Released {Client}'s file transfer on {Board} after {Seconds} s without progress")]
     private static partial void LogTransferStalled(ILogger logger, string client, string board, double seconds);
+
+    [LoggerMessage(EventId = 324, Level = LogLevel.Warning, Message = "Too many wrong passwords from {Remote}: its address is refused for {Minutes} min")]
+    private static partial void LogLockout(ILogger logger, string remote, double minutes);
 
     [LoggerMessage(EventId = 323, Level = LogLevel.Debug, Message = "Client {Client} on {Board}: raw REPL {Entered} (while it is on, the others' input is held)")]
     private static partial void LogRawRepl(ILogger logger, string client, string board, bool entered);

@@ -32,8 +32,9 @@ internal sealed class GatewayClient : IAsyncDisposable
     private long _sendStarted;
     private int _closing;
 
-    public GatewayClient(WebSocketConnection connection, string remote, string? origin, bool viewer, TimeSpan sendTimeout)
+    public GatewayClient(WebSocketConnection connection, string remote, string? origin, bool viewer, TimeSpan sendTimeout, System.Net.IPAddress? address = null)
     {
+        Address = address;
         Id = Interlocked.Increment(ref s_nextId);
         Connection = connection;
         Remote = remote;
@@ -51,6 +52,9 @@ internal sealed class GatewayClient : IAsyncDisposable
     public WebSocketConnection Connection { get; }
 
     public string Remote { get; }
+
+    /// <summary>The client's IP address, when known (wrong passwords are counted by it).</summary>
+    public System.Net.IPAddress? Address { get; }
 
     public string? Origin { get; }
 

@@ -19,8 +19,12 @@ internal sealed class SessionRegistry : IAsyncDisposable
     {
         _options = options;
         _logger = logger;
+        Logins = new Security.LoginGuard(options.LoginFailureLimit, options.LoginFailureWindow, options.LoginLockout);
         _timers = Task.Run(RunTimersAsync);
     }
+
+    /// <summary>Wrong passwords by client address, for every session.</summary>
+    public Security.LoginGuard Logins { get; }
 
     public int Count
     {
