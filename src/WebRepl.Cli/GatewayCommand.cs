@@ -54,6 +54,15 @@ internal static class GatewayCommand
         var maxClients = new Option<int?>("--max-clients") { Description = "Clients sharing one board (default 32).", HelpName = "N" };
         var maxMessage = new Option<int?>("--max-message") { Description = "The largest message a client may send, in bytes (default 1048576).", HelpName = "BYTES" };
         var idle = new Option<double?>("--idle-timeout") { Description = "Close a session after this many seconds without a message (default 3600; 0: never).", HelpName = "SECONDS" };
+        var noReadAhead = new Option<bool>("--no-read-ahead")
+        {
+            Description = "Forward a GET's chunk requests only as clients send them (by default the gateway asks the board for the next chunk as soon as one arrives).",
+        };
+        var loginFailures = new Option<int?>("--login-failures")
+        {
+            Description = "Wrong passwords from one address within 10 minutes after which it is refused for 5 minutes (default 10; 0: no limit).",
+            HelpName = "N",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "Log more (debug level). Terminal data and passwords are never logged." };
 
         var command = new Command(
@@ -62,7 +71,7 @@ internal static class GatewayCommand
             "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
             "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
         {
-            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, verbose },
+            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, noReadAhead, loginFailures, verbose },
         };
 
         command.SetAction((parse, ct) => guard(async () =>
@@ -100,6 +109,8 @@ internal static class GatewayCommand
                 MaxClientsPerSession = parse.GetValue(maxClients) ?? file.MaxClients ?? GatewayOptions.Default.MaxClientsPerSession,
                 MaxMessageBytes = parse.GetValue(maxMessage) ?? file.MaxMessageBytes ?? GatewayOptions.Default.MaxMessageBytes,
                 IdleTimeout = (parse.GetValue(idle) ?? file.IdleTimeoutSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : GatewayOptions.Default.IdleTimeout,
+                GetReadAhead = !parse.GetValue(noReadAhead) && (file.ReadAhead ?? true),
+                LoginFailureLimit = parse.GetValue(loginFailures) ?? file.LoginFailureLimit ?? GatewayOptions.Default.LoginFailureLimit,
                 LoggerFactory = logging,
             };
             return await RunAsync(context, options, parse.GetValue(virtualBoard), parse.GetValue(password), ct);

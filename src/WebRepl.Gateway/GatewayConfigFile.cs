@@ -63,6 +63,12 @@ public sealed record GatewayConfigFile
     /// <summary>See <see cref="GatewayOptions.IdleTimeout"/>, in seconds (0: none).</summary>
     public double? IdleTimeoutSeconds { get; init; }
 
+    /// <summary>See <see cref="GatewayOptions.GetReadAhead"/>.</summary>
+    public bool? ReadAhead { get; init; }
+
+    /// <summary>See <see cref="GatewayOptions.LoginFailureLimit"/> (0: no limit).</summary>
+    public int? LoginFailureLimit { get; init; }
+
     /// <summary>Reads a file.</summary>
     /// <exception cref="GatewayConfigurationException">The file is missing, not JSON, or has a value of the wrong kind.</exception>
     public static GatewayConfigFile Load(string path)
@@ -106,6 +112,8 @@ public sealed record GatewayConfigFile
             MaxClients = Number(section, "MaxClients", path),
             MaxMessageBytes = Number(section, "MaxMessageBytes", path),
             IdleTimeoutSeconds = Number(section, "IdleTimeoutSeconds", path),
+            ReadAhead = Flag(section, "ReadAhead", path),
+            LoginFailureLimit = Number(section, "LoginFailureLimit", path),
         };
     }
 

@@ -279,6 +279,11 @@ public sealed partial class WebReplGateway : IAsyncDisposable
             throw new GatewayConfigurationException("--max-message must be at least 1024 bytes (a WebREPL request record alone is 82).");
         }
 
+        if (options.LoginFailureLimit < 0 || (options.LoginFailureLimit > 0 && (options.LoginFailureWindow <= TimeSpan.Zero || options.LoginLockout <= TimeSpan.Zero)))
+        {
+            throw new GatewayConfigurationException("--login-failures must be 0 (no limit) or more, with a positive window and lockout.");
+        }
+
         if (options.IdleTimeout < TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero || options.ClientSendTimeout <= TimeSpan.Zero || options.TransferStallTimeout <= TimeSpan.Zero)
         {
             throw new GatewayConfigurationException("Timeouts must be positive (the idle timeout may be 0: none).");
