@@ -73,10 +73,9 @@ internal static class BoardCommand
 
     private static async Task<int> RunAsync(CliContext context, VirtualBoardOptions options, CancellationToken cancellationToken)
     {
-        // Ctrl-C and SIGTERM stop the board cleanly (the client told, the Node.js child ended, the port released),
-        // also when no terminal sends the signal to the whole process group (a script, CI, a service manager).
-        using var signals = new StopSignals(cancellationToken);
-        cancellationToken = signals.Token;
+        // Ctrl-C and SIGTERM cancel the token (StopSignals, for every command): the board stops cleanly (the client
+        // told, the Node.js child ended, the port released), also when no terminal sends the signal to the whole
+        // process group (a script, CI, a service manager).
         VirtualBoard board;
         try
         {

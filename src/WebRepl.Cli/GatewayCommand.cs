@@ -157,9 +157,7 @@ internal static class GatewayCommand
 
     private static async Task<int> RunAsync(CliContext context, GatewayOptions options, bool startVirtualBoard, string? password, CancellationToken cancellationToken)
     {
-        // Ctrl-C and SIGTERM stop the gateway cleanly: sessions are closed with a reason, then the board.
-        using var signals = new StopSignals(cancellationToken);
-        cancellationToken = signals.Token;
+        // Ctrl-C and SIGTERM cancel the token (StopSignals, for every command): sessions are closed with a reason, then the board.
         VirtualBoard? board = null;
         try
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using WebRepl.Transport;
 
 namespace WebRepl.Cli;
@@ -16,6 +17,7 @@ internal sealed partial class WebReplCli
     public const string CertFingerprintVariable = "WEBREPL_CERT_FINGERPRINT";
 
     private readonly CliContext _context;
+    private StopSignals? _signals;
 
     private readonly Option<string?> _target = new("--target", "-t")
     {
@@ -55,7 +57,10 @@ internal sealed partial class WebReplCli
 
     private WebReplCli(CliContext context) => _context = context;
 
-    /// <summary>Runs the command; returns the exit code.</summary>
+    /// <summary>
+    /// Runs the command; returns the exit code. With <c>handleSignals</c> (the <c>webrepl</c> process), SIGINT and
+    /// SIGTERM cancel the command; in-process (tests) they are left to the host.
+    /// </summary>
     public static Task<int> RunAsync(string[] args, CliContext context, bool handleSignals = false, CancellationToken cancellationToken = default) =>
         new WebReplCli(context).InvokeAsync(args, handleSignals, cancellationToken);
 
@@ -79,13 +84,14 @@ internal sealed partial class WebReplCli
             Output = _context.Out,
             Error = _context.Error,
             EnableDefaultExceptionHandler = false,
+            // Signals are StopSignals' (System.CommandLine's handling would end the process after a timeout, mid-clean-up).
+            ProcessTerminationTimeout = null,
         };
-        if (!handleSignals)
-        {
-            configuration.ProcessTerminationTimeout = null;
-        }
 
-        return await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        // SIGINT and SIGTERM cancel the command's token, whatever the command: it stops cleanly (GuardAsync gives the exit code).
+        using var signals = handleSignals ? new StopSignals(cancellationToken) : null;
+        _signals = signals;
+        return await parse.InvokeAsync(configuration, signals?.Token ?? cancellationToken).ConfigureAwait(false);
     }
 
     private RootCommand BuildRoot()
@@ -312,7 +318,7 @@ internal sealed partial class WebReplCli
         string? password = parse.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable);
         if (password is null)
         {
-            password = _context.InputIsTerminal ? _context.ReadSecret("Password: ") : null;
+            password = _context.InputIsTerminal ? await ReadSecretAsync("Password: ", cancellationToken).ConfigureAwait(false) : null;
             if (password is null)
             {
                 throw CliException.Usage($"No password given: use -p PASSWORD or set {PasswordVariable}.");
@@ -328,6 +334,11 @@ internal sealed partial class WebReplCli
         var options = new WebReplClientOptions { ConnectTimeout = timeout, ReplyTimeout = timeout, RemoteCertificateValidation = CertificateValidation(parse, target) };
         return await WebReplClient.ConnectAndLoginAsync(target, password, options, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The prompt's read blocks, so it waits on a thread of its own: a signal still ends the command (GuardAsync restores the terminal).</summary>
+    private Task<string?> ReadSecretAsync(string prompt, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => _context.ReadSecret(prompt), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            .WaitAsync(cancellationToken);
 
     /// <summary>For wss://, the system's trust and the pinned fingerprints; a refusal shows the certificate's fingerprint and how to pin it.</summary>
     private System.Net.Security.RemoteCertificateValidationCallback? CertificateValidation(ParseResult parse, WebReplTarget target)
@@ -364,17 +375,35 @@ internal sealed partial class WebReplCli
     /// <summary>The one place where errors become a line on stderr and an exit code.</summary>
     internal async Task<int> GuardAsync(Func<Task<int>> action)
     {
+        int code;
+        string? message = null;
         try
         {
-            return await action().ConfigureAwait(false);
+            code = await action().ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            (int code, string message) = Describe(ex);
+            (code, message) = Describe(ex);
             RawTerminal.Restore();
-            await _context.Error.WriteLineAsync($"webrepl: {message}").ConfigureAwait(false);
-            return code;
+
+            // Whatever a stop cut short (a transfer, a reply awaited), the signal is the reason.
+            if (_signals?.Received is not null)
+            {
+                (code, message) = (ExitCodes.Interrupted, "interrupted.");
+            }
         }
+
+        if (code == ExitCodes.Interrupted && _signals?.Received == PosixSignal.SIGTERM)
+        {
+            (code, message) = (ExitCodes.Terminated, message is null ? null : "stopped by SIGTERM.");
+        }
+
+        if (message is not null)
+        {
+            await _context.Error.WriteLineAsync($"webrepl: {message}").ConfigureAwait(false);
+        }
+
+        return code;
     }
 
     internal static (int Code, string Message) Describe(Exception ex) => ex switch

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using WebRepl.Device;
 
 namespace WebRepl.Cli.Tests;
@@ -11,11 +13,12 @@ internal sealed class TestBoard : IAsyncDisposable
 {
     public const string Password = "s3cret";
 
-    private TestBoard(WebReplServer server, EchoConsole console, string root)
+    private TestBoard(WebReplServer server, EchoConsole console, string root, LogCapture logs)
     {
         Server = server;
         Console = console;
         Root = root;
+        Logs = logs;
     }
 
     public WebReplServer Server { get; }
@@ -25,24 +28,58 @@ internal sealed class TestBoard : IAsyncDisposable
     /// <summary>The board's files.</summary>
     public string Root { get; }
 
+    /// <summary>What the server logged, all levels.</summary>
+    public LogCapture Logs { get; }
+
     public string Address => $"127.0.0.1:{Server.LocalEndPoint.Port}";
 
-    public static TestBoard Start()
+    /// <param name="transferChunkDelay">A pause after each file-transfer chunk, to make transfers slow enough to interrupt.</param>
+    public static TestBoard Start(TimeSpan transferChunkDelay = default)
     {
         string root = Directory.CreateTempSubdirectory("webrepl-board-").FullName;
         var console = new EchoConsole();
+        var logs = new LogCapture();
         var server = new WebReplServer(
-            new WebReplServerOptions { Password = Password, EndPoint = new IPEndPoint(IPAddress.Loopback, 0) },
+            new WebReplServerOptions { Password = Password, EndPoint = new IPEndPoint(IPAddress.Loopback, 0), TransferChunkDelay = transferChunkDelay, LoggerFactory = logs },
             console,
             new DirectoryFileStore(root));
         server.Start();
-        return new TestBoard(server, console, root);
+        return new TestBoard(server, console, root, logs);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Server.DisposeAsync();
         Directory.Delete(Root, recursive: true);
+    }
+}
+
+/// <summary>Log entries, all levels, to see how the server saw a connection end.</summary>
+internal sealed class LogCapture : ILoggerFactory
+{
+    private readonly ConcurrentQueue<(EventId Id, string Message)> _entries = new();
+
+    public IReadOnlyList<(EventId Id, string Message)> Entries => [.. _entries];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(LogCapture capture) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            capture._entries.Enqueue((eventId, formatter(state, exception)));
     }
 }
 
