@@ -180,12 +180,13 @@ public sealed class PolicyTests
         tracker.OnBoardBytes(new byte[] { 2, 0, 7 });
         Assert.False(tracker.ReadAheadDue); // the chunk is not complete yet
         tracker.OnBoardBytes(new byte[] { 8 });
-        Assert.True(tracker.ReadAheadDue);
-        tracker.OnGatewayRequest();
+        Assert.False(tracker.ReadAheadDue); // the client still owes its byte for this chunk: one chunk ahead at most
         Assert.Equal(1, tracker.OnClientBytes([0])); // the client's request for chunk 1: sent already
-        tracker.OnBoardBytes(new byte[] { 0, 0, (byte)'W', (byte)'B', 0, 0 });
+        Assert.True(tracker.ReadAheadDue); // caught up: the gateway may ask for chunk 2
+        tracker.OnGatewayRequest();
+        tracker.OnBoardBytes(new byte[] { 0, 0, (byte)'W', (byte)'B', 0, 0 }); // chunk 2 is the empty one: the end
         Assert.False(tracker.ReadAheadDue); // after the end, the client asks for nothing
-        Assert.False(tracker.IsIdle); // its request for the empty chunk is still owed
+        Assert.False(tracker.IsIdle); // its request for chunk 2 is still owed
         byte[] next = new Protocol.WebReplRequest(Protocol.WebReplOperation.GetVersion, 0, string.Empty).ToArray();
         Assert.Equal(1, tracker.OnClientBytes([0, .. next])); // the owed byte, then the next request whole
         Assert.Equal("version", tracker.Operation);

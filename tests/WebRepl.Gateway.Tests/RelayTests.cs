@@ -20,6 +20,7 @@ public sealed class RelayTests
         await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
         var firstAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var secondAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clientCaughtUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var boardSaw = new List<byte[]>();
 
         var boardTask = Task.Run(async () =>
@@ -33,6 +34,7 @@ public sealed class RelayTests
             await board.SendAsync("WB\0\0"u8.ToArray(), WebSocketFrameType.Binary, true, cts.Token);
             boardSaw.Add(await ReadBinaryAsync(board, 1, cts.Token));
             firstAsked.SetResult();
+            await clientCaughtUp.Task.WaitAsync(cts.Token);
             await board.SendAsync(new byte[] { 3, 0, (byte)'a', (byte)'b', (byte)'c' }, WebSocketFrameType.Binary, true, cts.Token);
             boardSaw.Add(await ReadBinaryAsync(board, 1, cts.Token));
             secondAsked.SetResult();
@@ -51,6 +53,9 @@ public sealed class RelayTests
         // The board was asked for the first chunk before this client asked: the gateway did it on the status.
         await firstAsked.Task.WaitAsync(cts.Token);
         await client.SendAsync(new byte[] { 0 }, WebSocketFrameType.Binary, true, cts.Token);
+        // The gateway runs one chunk ahead at most: the board answers once the client's byte has reached the gateway.
+        await Task.Delay(200, cts.Token);
+        clientCaughtUp.SetResult();
         Assert.Equal(new byte[] { 3, 0, (byte)'a', (byte)'b', (byte)'c' }, await ReadBinaryAsync(client, 5, cts.Token));
         await secondAsked.Task.WaitAsync(cts.Token);
         await client.SendAsync(new byte[] { 0 }, WebSocketFrameType.Binary, true, cts.Token);
@@ -67,6 +72,109 @@ public sealed class RelayTests
         Assert.Equal([0], boardSaw[2]);
         Assert.True(WebReplRequest.TryRead(boardSaw[3], out var next));
         Assert.Equal(WebReplOperation.GetVersion, next.Operation);
+    }
+
+    [Fact]
+    public async Task GetReadAhead_OneChunkAheadAtMost_GoesOnWhenTheClientCatchesUp()
+    {
+        using var cts = TestTimeout.Start();
+        await using var peer = new ScriptedPeer();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        var boardTask = Task.Run(async () =>
+        {
+            var board = await peer.AcceptAsync(cts.Token);
+            await LoginAsBoardAsync(board, cts.Token);
+            await ReadBinaryAsync(board, WebReplRequest.Length, cts.Token);
+            await board.SendAsync("WB\0\0"u8.ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+            await ReadBinaryAsync(board, 1, cts.Token); // the gateway's, for the first chunk
+            await board.SendAsync(new byte[] { 1, 0, (byte)'x' }, WebSocketFrameType.Binary, true, cts.Token);
+            // The client has not asked for anything yet: the gateway does not run further ahead.
+            var early = board.ReceiveAsync(cts.Token).AsTask();
+            bool more = await Task.WhenAny(early, Task.Delay(500, cts.Token)) == early;
+            return (board, more, early);
+        }, cts.Token);
+
+        await using var client = await RawClient.LoginAsync(gateway.Forward(peer.Url), cts.Token);
+        await client.SendAsync(new WebReplRequest(WebReplOperation.GetFile, 0, "f.txt").ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        Assert.Equal("WB\0\0"u8.ToArray(), await ReadBinaryAsync(client, 4, cts.Token));
+        Assert.Equal(new byte[] { 1, 0, (byte)'x' }, await ReadBinaryAsync(client, 3, cts.Token));
+        var (board, more, early) = await boardTask.WaitAsync(cts.Token);
+        await using var boardConnection = board;
+        Assert.False(more);
+
+        // Its byte for the first chunk (sent already, dropped) shows it caught up: the gateway asks for the second.
+        await client.SendAsync(new byte[] { 0 }, WebSocketFrameType.Binary, true, cts.Token);
+        var asked = await early.WaitAsync(cts.Token);
+        Assert.Equal(WebSocketFrameType.Binary, asked.Type);
+        Assert.Equal([0], asked.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task GetReadAhead_ClientPausesPastStallTimeout_ItsLateRequestBytesDropped_NextRecordIntact()
+    {
+        using var cts = TestTimeout.Start();
+        await using var peer = new ScriptedPeer();
+        await using var gateway = await TestGateway.StartAsync(o => o with { TransferStallTimeout = TimeSpan.FromMilliseconds(300) }, cts.Token);
+        var boardTask = Task.Run(async () =>
+        {
+            await using var board = await peer.AcceptAsync(cts.Token);
+            await LoginAsBoardAsync(board, cts.Token);
+            await ReadBinaryAsync(board, WebReplRequest.Length, cts.Token);
+            await board.SendAsync("WB\0\0"u8.ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+            await ReadBinaryAsync(board, 1, cts.Token); // read-ahead: the whole file is one short chunk
+            await board.SendAsync(new byte[] { 3, 0, (byte)'a', (byte)'b', (byte)'c' }, WebSocketFrameType.Binary, true, cts.Token);
+            await ReadBinaryAsync(board, 1, cts.Token); // the client's request after the chunk
+            await board.SendAsync(new byte[] { 0, 0 }, WebSocketFrameType.Binary, true, cts.Token);
+            await board.SendAsync("WB\0\0"u8.ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+            return await ReadBinaryAsync(board, WebReplRequest.Length, cts.Token);
+        }, cts.Token);
+
+        await using var client = await RawClient.LoginAsync(gateway.Forward(peer.Url), cts.Token);
+        await client.SendAsync(new WebReplRequest(WebReplOperation.GetFile, 0, "f.txt").ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        Assert.Equal("WB\0\0"u8.ToArray(), await ReadBinaryAsync(client, 4, cts.Token));
+        await Task.Delay(1500, cts.Token); // paused past the stall timeout (Ctrl-Z, a debugger, a slow link)
+        await client.SendAsync(new byte[] { 0 }, WebSocketFrameType.Binary, true, cts.Token);
+        Assert.Equal(5, (await ReadBinaryAsync(client, 5, cts.Token)).Length);
+        await client.SendAsync(new byte[] { 0 }, WebSocketFrameType.Binary, true, cts.Token);
+        Assert.Equal(6, (await ReadBinaryAsync(client, 6, cts.Token)).Length); // empty chunk, status
+        await client.SendAsync(new WebReplRequest(WebReplOperation.GetVersion, 0, string.Empty).ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+
+        byte[] next = await boardTask.WaitAsync(cts.Token);
+        Assert.True(WebReplRequest.TryRead(next, out var request), "the board read " + Convert.ToHexString(next.AsSpan(0, 8)));
+        Assert.Equal(WebReplOperation.GetVersion, request.Operation);
+    }
+
+    [Fact]
+    public async Task StallTimer_ReleasesAbandonedRequest_WaitingClientsRequestGoesOn()
+    {
+        using var cts = TestTimeout.Start();
+        await using var peer = new ScriptedPeer();
+        await using var gateway = await TestGateway.StartAsync(o => o with { TransferStallTimeout = TimeSpan.FromMilliseconds(300) }, cts.Token);
+        var gotFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var boardTask = Task.Run(async () =>
+        {
+            await using var board = await peer.AcceptAsync(cts.Token);
+            await LoginAsBoardAsync(board, cts.Token);
+            await ReadBinaryAsync(board, WebReplRequest.Length, cts.Token); // a GET of a missing file: no reply at all
+            gotFirst.SetResult();
+            byte[] next = await ReadBinaryAsync(board, WebReplRequest.Length, cts.Token);
+            await board.SendAsync(new byte[] { 1, 27, 0 }, WebSocketFrameType.Binary, true, cts.Token);
+            return next;
+        }, cts.Token);
+
+        var a = await RawClient.LoginAsync(gateway.Forward(peer.Url), cts.Token);
+        await using var b = await RawClient.LoginAsync(gateway.Forward(peer.Url), cts.Token);
+        await a.SendAsync(new WebReplRequest(WebReplOperation.GetFile, 0, "missing.txt").ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        await gotFirst.Task.WaitAsync(cts.Token);
+        await b.SendAsync(new WebReplRequest(WebReplOperation.GetVersion, 0, string.Empty).ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        await a.CloseAsync(1000, "gave up", cts.Token); // the gateway now owns the unanswered request
+        await a.DisposeAsync();
+
+        // The stall timer releases it, and the waiting client's request goes to the board.
+        byte[] seen = await boardTask.WaitAsync(cts.Token);
+        Assert.True(WebReplRequest.TryRead(seen, out var request));
+        Assert.Equal(WebReplOperation.GetVersion, request.Operation);
+        Assert.Equal(new byte[] { 1, 27, 0 }, await ReadBinaryAsync(b, 3, cts.Token));
     }
 
     [Fact]
@@ -160,6 +268,13 @@ public sealed class RelayTests
 
         Assert.Equal(count, data.Count);
         return [.. data];
+    }
+
+    private static async Task LoginAsBoardAsync(WebSocketConnection board, CancellationToken cancellationToken)
+    {
+        await board.SendAsync("Password: "u8.ToArray(), WebSocketFrameType.Text, true, cancellationToken);
+        await ReadTextUntilAsync(board, "\r", cancellationToken);
+        await board.SendAsync("\r\nWebREPL connected\r\n>>> "u8.ToArray(), WebSocketFrameType.Text, true, cancellationToken);
     }
 
     private static async Task ReadTextUntilAsync(WebSocketConnection connection, string end, CancellationToken cancellationToken)

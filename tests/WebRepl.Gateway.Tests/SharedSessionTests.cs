@@ -57,9 +57,10 @@ public sealed class SharedSessionTests
         await using var runner = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
         await using var typist = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
 
-        // The runner enters raw REPL (Ctrl-A, as webrepl exec does): the typist's keys wait, and it is told so.
-        await runner.SendAsync(new byte[] { 0x01 }, WebSocketFrameType.Text, true, cts.Token);
-        await runner.ReadTextUntilAsync("\x01", cts.Token);
+        // The runner enters raw REPL (Ctrl-A, as webrepl exec does; this echo board answers with what it is sent,
+        // so the runner sends the banner a board prints): the typist's keys wait, and it is told so.
+        await runner.SendAsync("\x01raw REPL; CTRL-B to exit\r\n>"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        await runner.ReadTextUntilAsync("CTRL-B to exit\r\n>", cts.Token);
         await typist.SendAsync("typed\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
         string told = Encoding.ASCII.GetString(await typist.ReadTextUntilAsync("Ctrl-C interrupts it.\r\n", cts.Token));
         Assert.Contains("Another client is running code on the board", told, StringComparison.Ordinal);
@@ -85,8 +86,8 @@ public sealed class SharedSessionTests
         await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
         var runner = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
         await using var typist = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
-        await runner.SendAsync(new byte[] { 0x01 }, WebSocketFrameType.Text, true, cts.Token);
-        await typist.ReadTextUntilAsync("\x01", cts.Token);
+        await runner.SendAsync("\x01raw REPL; CTRL-B to exit\r\n>"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        await typist.ReadTextUntilAsync("CTRL-B to exit\r\n>", cts.Token);
         await typist.SendAsync("after\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
         await typist.ReadTextUntilAsync("Ctrl-C interrupts it.\r\n", cts.Token);
 
@@ -96,6 +97,25 @@ public sealed class SharedSessionTests
         // The gateway sent Ctrl-B for it (the board leaves raw REPL), then the typist's held line.
         string seen = Encoding.ASCII.GetString(await typist.ReadTextUntilAsync("after\r", cts.Token));
         Assert.Contains("\u0002after\r", seen, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CtrlA_NotAnsweredWithRawRepl_HomeKeyInALine_OthersNotHeld()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await using var editor = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        await using var typist = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+
+        // Ctrl-A on a line that is not empty moves to its start (no raw REPL banner follows).
+        await editor.SendAsync("rint(1)\x01p\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        await editor.ReadTextUntilAsync("p\r", cts.Token);
+        await typist.SendAsync("typed\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+
+        // At most a moment's wait (the board had a second to answer with its banner), and no notice.
+        string seen = Encoding.ASCII.GetString(await typist.ReadTextUntilAsync("typed\r", cts.Token));
+        Assert.DoesNotContain("Another client is running code", seen, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -92,7 +92,9 @@ internal sealed class LoginGuard(int limit, TimeSpan window, TimeSpan lockout)
             }
         }
 
-        foreach (var (address, _) in _entries.OrderBy(e => e.Value.Last).Take(Math.Max(0, _entries.Count - (MaxAddresses / 2))).ToArray())
+        // Then the oldest that are not locked out (a lockout is never forgotten early).
+        foreach (var (address, _) in _entries.Where(e => e.Value.LockedUntil <= now).OrderBy(e => e.Value.Last)
+            .Take(Math.Max(0, _entries.Count - (MaxAddresses / 2))).ToArray())
         {
             _entries.Remove(address);
         }

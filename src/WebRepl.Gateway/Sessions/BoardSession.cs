@@ -35,6 +35,13 @@ internal sealed partial class BoardSession
 
     private static readonly byte[] LeaveRawRepl = [0x02];
 
+    private static readonly byte[] EndPasteAndLeaveRawRepl = [0x03, 0x02];
+
+    private static readonly byte[] RawReplBanner = "raw REPL; CTRL-B to exit"u8.ToArray();
+
+    /// <summary>How long a board may take to answer Ctrl-A with its raw REPL banner before the Ctrl-A is taken for something else.</summary>
+    internal static readonly TimeSpan RawReplConfirmTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
     internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
 
@@ -64,6 +71,8 @@ internal sealed partial class BoardSession
     private long _heldTextBytes;
     private bool _drainingText;
     private GatewayClient? _rawOwner;
+    private bool _rawConfirmed;
+    private readonly List<byte> _rawBanner = [];
     private int _loginWindowLength;
     private GatewayClient[] _receivers = [];
     private WebSocketConnection? _board;
@@ -300,21 +309,29 @@ internal sealed partial class BoardSession
         }
 
         GatewayClient? stalled = null;
+        bool released = false;
         lock (_gate)
         {
             if ((_owner is not null || _abandoned) && !_transfer.IsIdle &&
                 now - Interlocked.Read(ref _lastBinary) > (long)_options.TransferStallTimeout.TotalMilliseconds)
             {
                 stalled = _owner;
+                if (stalled is not null)
+                {
+                    // Request bytes the gateway sent for it (read-ahead) must not reach the board again when it wakes.
+                    stalled.OwedRequestBytes += _transfer.TakeOwed();
+                }
+
                 _transfer.Reset();
                 _owner = null;
                 _abandoned = false;
+                released = true;
             }
         }
 
-        if (stalled is not null)
+        if (released)
         {
-            LogTransferStalled(_logger, stalled.Name, BoardText, _options.TransferStallTimeout.TotalSeconds);
+            LogTransferStalled(_logger, stalled?.Name ?? "the gateway (its client left)", BoardText, _options.TransferStallTimeout.TotalSeconds);
             _ = PumpBinaryAsync();
         }
     }
@@ -385,6 +402,7 @@ internal sealed partial class BoardSession
         bool held;
         bool direct = false;
         bool idleNow = false;
+        bool readAhead = false;
         lock (_gate)
         {
             // The usual case, one client transferring: nothing queued, nobody else's request under way. Straight
@@ -394,17 +412,25 @@ internal sealed partial class BoardSession
             {
                 _owner = client;
                 _lastOwner = client;
+                payload = payload[DropOwed(client, payload.Length)..];
                 payload = payload[_transfer.OnClientBytes(payload.Span)..];
                 Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
                 direct = true;
+                readAhead = payload.IsEmpty && TakeReadAhead();
                 idleNow = _transfer.IsIdle;
             }
         }
 
         if (direct && payload.IsEmpty && endOfMessage && client.MessageInProgress is null)
         {
-            // Only the request byte the gateway already sent for it (GET read-ahead); when it was the last thing
-            // the transfer waited for, a waiting client may go.
+            // Only the request byte the gateway already sent for it (GET read-ahead): the client has caught up, so
+            // the next chunk may be asked for now; when it was the last thing the transfer waited for, a waiting
+            // client may go.
+            if (readAhead)
+            {
+                return await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
+            }
+
             if (idleNow)
             {
                 await PumpBinaryAsync().ConfigureAwait(false);
@@ -493,7 +519,7 @@ internal sealed partial class BoardSession
                 {
                     _heldText.Add((client, rest));
                     _heldTextBytes += rest.Length;
-                    if (othersRaw && !client.ToldInputHeld)
+                    if (othersRaw && _rawConfirmed && !client.ToldInputHeld)
                     {
                         client.ToldInputHeld = true;
                         notice = RawHoldNotice;
@@ -533,9 +559,51 @@ internal sealed partial class BoardSession
         return written;
     }
 
-    /// <summary>Follows Ctrl-A and Ctrl-B in what a client types; true when it has just left raw REPL (under the lock).</summary>
+    /// <summary>
+    /// True when the gateway should ask the board for the owner's next GET chunk now (under the lock): right after
+    /// a chunk arrives, or, when the chunk came before the owner's byte for it, as soon as that byte comes.
+    /// </summary>
+    private bool TakeReadAhead()
+    {
+        if (!_transfer.ReadAheadDue || !_options.GetReadAhead || _abandoned || _owner is null ||
+            _state == SessionState.Closing || Volatile.Read(ref _midMessage) is not null)
+        {
+            return false;
+        }
+
+        _transfer.OnGatewayRequest();
+        return true;
+    }
+
+    /// <summary>Leading bytes of a client's binary data that are GET request bytes the gateway sent for it already (under the lock).</summary>
+    private static int DropOwed(GatewayClient client, int length)
+    {
+        int drop = Math.Min(client.OwedRequestBytes, length);
+        client.OwedRequestBytes -= drop;
+        return drop;
+    }
+
+    /// <summary>
+    /// Follows Ctrl-A, Ctrl-B and (in raw REPL) raw-paste's Ctrl-E ... Ctrl-D in what a client types; true when it
+    /// has just left raw REPL (under the lock). A Ctrl-A makes the client the raw REPL's owner on trial: Ctrl-A is
+    /// also "start of line" on a line that is not empty, and plain input to a running program, so unless the
+    /// board answers with its raw REPL banner soon (<see cref="OnBoardTextAsync"/>), the others' input goes on.
+    /// </summary>
     private bool TrackRawRepl(GatewayClient client, ReadOnlySpan<byte> input)
     {
+        if (ReferenceEquals(_rawOwner, client))
+        {
+            foreach (byte b in input)
+            {
+                client.RawPasting = b switch
+                {
+                    0x05 => true,
+                    0x04 => false,
+                    _ => client.RawPasting,
+                };
+            }
+        }
+
         int enter = input.LastIndexOf((byte)0x01);
         int leave = input.LastIndexOf((byte)0x02);
         if (enter < 0 && leave < 0)
@@ -547,16 +615,55 @@ internal sealed partial class BoardSession
         if (raw && _rawOwner is null)
         {
             _rawOwner = client;
-            LogRawRepl(_logger, client.Name, BoardText, true);
+            _rawConfirmed = false;
+            _rawBanner.Clear();
+            client.RawPasting = false;
+            _ = ConfirmRawReplAsync(client);
         }
         else if (!raw && ReferenceEquals(_rawOwner, client))
         {
             _rawOwner = null;
-            LogRawRepl(_logger, client.Name, BoardText, false);
+            client.RawPasting = false;
+            if (_rawConfirmed)
+            {
+                LogRawRepl(_logger, client.Name, BoardText, false);
+            }
+
             return true;
         }
 
         return false;
+    }
+
+    /// <summary>A Ctrl-A that the board did not answer with its raw REPL banner in time was not raw REPL: the others' input goes on.</summary>
+    private async Task ConfirmRawReplAsync(GatewayClient client)
+    {
+        try
+        {
+            await Task.Delay(RawReplConfirmTimeout, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        bool drain;
+        lock (_gate)
+        {
+            if (!ReferenceEquals(_rawOwner, client) || _rawConfirmed)
+            {
+                return;
+            }
+
+            _rawOwner = null;
+            drain = _heldText.Count > 0 && !_drainingText;
+            _drainingText |= drain;
+        }
+
+        if (drain)
+        {
+            await DrainHeldTextAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -597,7 +704,8 @@ internal sealed partial class BoardSession
                 TrackRawRepl(client, payload.Span);
             }
 
-            if (!await WriteToBoardAsync(client, payload, WebSocketFrameType.Text, true).ConfigureAwait(false))
+            // As the session: a client in the middle of a fragmented message of its own does not get this inside it.
+            if (!await WriteToBoardAsync(this, payload, WebSocketFrameType.Text, true).ConfigureAwait(false))
             {
                 lock (_gate)
                 {
@@ -670,6 +778,7 @@ internal sealed partial class BoardSession
                     sender = _owner;
                     (payload, endOfMessage) = _owner.Held.Dequeue();
                     _owner.HeldBytes -= payload.Length;
+                    payload = payload[DropOwed(sender, payload.Length)..];
                     payload = payload[_transfer.OnClientBytes(payload.Span)..];
                     Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
                     if (payload.IsEmpty && endOfMessage && sender.MessageInProgress is null)
@@ -795,7 +904,8 @@ internal sealed partial class BoardSession
         bool right;
         lock (_gate)
         {
-            right = _accepted is not null && _accepted.Matches(client.Password);
+            // An address locked out meanwhile gets no more guesses, even on a connection it opened before.
+            right = _accepted is not null && !_registry.Logins.IsLockedOut(client.Address, out _) && _accepted.Matches(client.Password);
         }
 
         if (!right)
@@ -839,6 +949,7 @@ internal sealed partial class BoardSession
         long putRemaining = 0;
         bool askChunk = false;
         bool leftRaw = false;
+        bool leftPasting = false;
         bool drainText = false;
         WebSocketFrameType? unfinished;
         lock (_gate)
@@ -866,9 +977,11 @@ internal sealed partial class BoardSession
 
             if (ReferenceEquals(client, _rawOwner))
             {
-                // Its raw REPL ends with it: the board goes back to the friendly REPL for the others.
+                // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
+                // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
                 _rawOwner = null;
-                leftRaw = !last && _state != SessionState.Closing;
+                leftRaw = !last && _state != SessionState.Closing && _rawConfirmed;
+                leftPasting = client.RawPasting;
                 drainText = leftRaw && !_drainingText;
                 _drainingText |= drainText;
             }
@@ -907,7 +1020,7 @@ internal sealed partial class BoardSession
         if (leftRaw)
         {
             LogRawRepl(_logger, client.Name, BoardText, false);
-            await WriteToBoardAsync(this, LeaveRawRepl, WebSocketFrameType.Text, true).ConfigureAwait(false);
+            await WriteToBoardAsync(this, leftPasting ? EndPasteAndLeaveRawRepl : LeaveRawRepl, WebSocketFrameType.Text, true).ConfigureAwait(false);
         }
 
         if (drainText)
@@ -1172,6 +1285,21 @@ internal sealed partial class BoardSession
             else
             {
                 receivers = _receivers;
+                if (_rawOwner is not null && !_rawConfirmed)
+                {
+                    // The board's answer to the owner's Ctrl-A (it may be split across frames).
+                    _rawBanner.AddRange(frame.Payload.Span);
+                    if (_rawBanner.ToArray().AsSpan().IndexOf(RawReplBanner) >= 0)
+                    {
+                        _rawConfirmed = true;
+                        _rawBanner.Clear();
+                        LogRawRepl(_logger, _rawOwner.Name, BoardText, true);
+                    }
+                    else if (_rawBanner.Count > RawReplBanner.Length)
+                    {
+                        _rawBanner.RemoveRange(0, _rawBanner.Count - RawReplBanner.Length);
+                    }
+                }
             }
         }
 
@@ -1203,13 +1331,8 @@ internal sealed partial class BoardSession
             // Replies belong to the client whose request it is; anything else (a board does not send binary
             // unasked) goes to the last requester, or to the client that opened the session.
             receiver = _abandoned ? null : _owner ?? _lastOwner ?? (_opener is { } opener && _clients.Contains(opener) ? opener : null);
-            if (_transfer.ReadAheadDue && _options.GetReadAhead && !_abandoned && _owner is not null &&
-                _state != SessionState.Closing && Volatile.Read(ref _midMessage) is null)
-            {
-                // The owner will ask for the next chunk as soon as it has this one: ask now (see TransferTracker).
-                _transfer.OnGatewayRequest();
-                readAhead = true;
-            }
+            // The owner will ask for the next chunk as soon as it has this one: ask now (see TransferTracker).
+            readAhead = TakeReadAhead();
 
             idle = _transfer.IsIdle;
             if (_abandoned)

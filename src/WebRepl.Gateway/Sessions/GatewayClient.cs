@@ -77,6 +77,15 @@ internal sealed class GatewayClient : IAsyncDisposable
     /// <summary>The bytes in <see cref="Held"/> (guarded by the session's lock).</summary>
     public long HeldBytes { get; set; }
 
+    /// <summary>
+    /// GET request bytes the gateway sent for this client (read-ahead) whose transfer was then released by the
+    /// stall timer: when they come, they are dropped, not sent again (guarded by the session's lock).
+    /// </summary>
+    public int OwedRequestBytes { get; set; }
+
+    /// <summary>True between this client's raw-paste start (Ctrl-E in raw REPL) and its Ctrl-D (guarded by the session's lock).</summary>
+    public bool RawPasting { get; set; }
+
     /// <summary>True once the client was told that its input is held for another client's raw REPL (guarded by the session's lock).</summary>
     public bool ToldInputHeld { get; set; }
 

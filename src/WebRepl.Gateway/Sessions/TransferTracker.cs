@@ -31,6 +31,7 @@ internal sealed class TransferTracker
     private int _chunkDataRemaining;
     private readonly byte[] _replyHeader = new byte[4];
     private int _owed;
+    private bool _readAheadDue;
 
     private enum Phase
     {
@@ -57,9 +58,10 @@ internal sealed class TransferTracker
 
     /// <summary>
     /// True right after the board's reply that a client answers by asking for the next GET chunk (the open
-    /// status with code 0, or a chunk that is not empty) while nothing else is asked for.
+    /// status with code 0, or a chunk that is not empty) while nothing else is asked for and the client owes
+    /// nothing: the gateway runs one chunk ahead of the client at most.
     /// </summary>
-    public bool ReadAheadDue { get; private set; }
+    public bool ReadAheadDue => _readAheadDue && _owed == 0;
 
     /// <summary>True inside a request record (the board holds a partial record that nothing can complete sensibly).</summary>
     public bool InsideRecord => _phase == Phase.Header && _headerFilled > 0;
@@ -79,7 +81,7 @@ internal sealed class TransferTracker
     /// <summary>The gateway asked the board for the next GET chunk on the client's behalf (after <see cref="ReadAheadDue"/>).</summary>
     public void OnGatewayRequest()
     {
-        ReadAheadDue = false;
+        _readAheadDue = false;
         _expected.Enqueue(Reply.Chunk);
         _owed++;
         UpdateOperation();
@@ -87,6 +89,14 @@ internal sealed class TransferTracker
 
     /// <summary>The requesting client left: the bytes it owed will not come.</summary>
     public void ForgetOwed() => _owed = 0;
+
+    /// <summary>The request bytes the client still owes (they are the gateway's to drop), and forgets them here.</summary>
+    public int TakeOwed()
+    {
+        int owed = _owed;
+        _owed = 0;
+        return owed;
+    }
 
     /// <summary>
     /// Reads bytes the requesting client sent to the board. Returns how many leading bytes the gateway already
@@ -145,7 +155,7 @@ internal sealed class TransferTracker
     /// <summary>Reads bytes the board sent in binary frames; bytes nobody asked for are ignored.</summary>
     public void OnBoardBytes(ReadOnlySpan<byte> data)
     {
-        ReadAheadDue = false;
+        _readAheadDue = false;
         while (!data.IsEmpty)
         {
             if (_replyInProgress == Reply.None)
@@ -170,7 +180,7 @@ internal sealed class TransferTracker
                     if (_replyFilled == length)
                     {
                         // The GET's open status: a client asks for the first chunk only when the code is 0.
-                        ReadAheadDue = _replyInProgress == Reply.Status && _phase == Phase.GetData && _expected.Count == 0 &&
+                        _readAheadDue = _replyInProgress == Reply.Status && _phase == Phase.GetData && _expected.Count == 0 &&
                             _replyHeader[2] == 0 && _replyHeader[3] == 0;
                         _replyInProgress = Reply.None;
                     }
@@ -200,7 +210,7 @@ internal sealed class TransferTracker
                         if (_chunkDataRemaining == 0)
                         {
                             _replyInProgress = Reply.None;
-                            ReadAheadDue = _phase == Phase.GetData && _expected.Count == 0;
+                            _readAheadDue = _phase == Phase.GetData && _expected.Count == 0;
                         }
                     }
 
@@ -222,7 +232,7 @@ internal sealed class TransferTracker
         _replyFilled = 0;
         _chunkDataRemaining = 0;
         _owed = 0;
-        ReadAheadDue = false;
+        _readAheadDue = false;
         Operation = null;
     }
 
