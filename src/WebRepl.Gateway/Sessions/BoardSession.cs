@@ -502,9 +502,10 @@ internal sealed partial class BoardSession
         lock (_gate)
         {
             bool othersRaw = _rawOwner is { } owner && !ReferenceEquals(owner, client);
-            // Input waits when another client's raw REPL runs, and behind input that waits already (its order kept).
+            // Input waits when another client's raw REPL runs, and behind input that waits already or is being sent
+            // from the queue (its order kept).
             hold = endOfMessage && client.MessageInProgress is null &&
-                (othersRaw || _heldText.Exists(h => ReferenceEquals(h.Client, client) || _rawOwner is null));
+                (othersRaw || _drainingText || _heldText.Exists(h => ReferenceEquals(h.Client, client) || _rawOwner is null));
             if (hold)
             {
                 var span = payload.Span;
