@@ -80,11 +80,11 @@ internal sealed partial class RawTerminal : IDisposable
     /// <summary>Asks on stderr for a secret and reads it without echo. Null when cancelled (Ctrl-C, Ctrl-D).</summary>
     public static string? ReadSecret(string prompt)
     {
-        Console.Error.Write(prompt);
-        Console.Error.Flush();
         var text = new StringBuilder();
         if (OperatingSystem.IsWindows())
         {
+            Console.Error.Write(prompt);
+            Console.Error.Flush();
             while (true)
             {
                 var key = Console.ReadKey(intercept: true);
@@ -107,6 +107,9 @@ internal sealed partial class RawTerminal : IDisposable
 
         using (Enter())
         {
+            // The prompt only once echo is off: what is typed as soon as it shows is never echoed.
+            Console.Error.Write(prompt);
+            Console.Error.Flush();
             using Stream input = OpenInput();
             var decoder = Encoding.UTF8.GetDecoder();
             byte[] one = new byte[1];
