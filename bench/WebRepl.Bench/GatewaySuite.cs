@@ -72,7 +72,7 @@ internal static class GatewaySuite
 
             // The gateway as users run it (`webrepl gateway`, a process of its own) and in this process (sharing its
             // thread pool with the client and the board): both against direct, alternating.
-            (string Name, string Base)[] gateways = [("gateway process", process.WebSocketBase), ("gateway in-process", gateway.WebSocketUrls[0])];
+            (string Name, string Base, Func<TimeSpan>? Cpu)[] gateways = [("gateway process", process.WebSocketBase, () => process.CpuTime), ("gateway in-process", gateway.WebSocketUrls[0], null)];
             var transfers = await TransfersAsync("loopback board", root, gateways, TimeSpan.Zero, transferBytes, transferReps, cancellationToken);
 
             // A board at network distance: it sleeps per chunk (WebReplServer's TransferChunkDelay of 1 ms, which
@@ -95,7 +95,7 @@ internal static class GatewaySuite
     /// directly, the others through the gateways; the same transfers on each, alternating.
     /// </summary>
     private static async Task<List<TransferResult>> TransfersAsync(
-        string board, string root, (string Name, string Base)[] gateways, TimeSpan chunkDelay, int bytes, int reps, CancellationToken cancellationToken)
+        string board, string root, (string Name, string Base, Func<TimeSpan>? Cpu)[] gateways, TimeSpan chunkDelay, int bytes, int reps, CancellationToken cancellationToken)
     {
         var boards = new List<WebReplServer>();
         for (int b = 0; b <= gateways.Length; b++)
@@ -103,11 +103,14 @@ internal static class GatewaySuite
             boards.Add(StartBoard(root, chunkDelay));
         }
 
-        (string Name, string Url)[] paths =
+        (string Name, string Url, Func<TimeSpan>? Cpu)[] paths =
         [
-            ("direct", $"ws://127.0.0.1:{boards[0].LocalEndPoint.Port}"),
-            .. gateways.Select((g, i) => (g.Name, $"{g.Base}/ws://127.0.0.1:{boards[i + 1].LocalEndPoint.Port}")),
+            ("direct", $"ws://127.0.0.1:{boards[0].LocalEndPoint.Port}", null),
+            .. gateways.Select((g, i) => (g.Name, $"{g.Base}/ws://127.0.0.1:{boards[i + 1].LocalEndPoint.Port}", g.Cpu)),
         ];
+        // CPU time per repetition: this process (client and board, and the gateway when it runs in here) and the
+        // gateway process when the path goes through it. More stable than rates on a shared machine.
+        var cpu = paths.Select(_ => new double[4]).ToArray(); // put: this, gateway; get: this, gateway (ms)
         byte[] data = new byte[bytes];
         new Random(7).NextBytes(data);
         string getName = $"get-{bytes}.bin";
@@ -130,9 +133,17 @@ internal static class GatewaySuite
                 int[] order = [.. Enumerable.Range(0, paths.Length).Select(k => (k + i) % paths.Length)];
                 foreach (int p in order)
                 {
+                    var (own, other) = CpuNow(paths[p].Cpu);
                     long start = Stopwatch.GetTimestamp();
                     await clients[p].PutAsync(data, $"put-{paths[p].Name}.bin", cancellationToken);
                     double putMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                    if (i > 0)
+                    {
+                        var (ownAfter, otherAfter) = CpuNow(paths[p].Cpu);
+                        cpu[p][0] += (ownAfter - own).TotalMilliseconds;
+                        cpu[p][1] += (otherAfter - other).TotalMilliseconds;
+                    }
+
                     if (!(await File.ReadAllBytesAsync(Path.Combine(root, $"put-{paths[p].Name}.bin"), cancellationToken)).AsSpan().SequenceEqual(data))
                     {
                         throw new InvalidOperationException($"A PUT through '{paths[p].Name}' changed the data.");
@@ -146,9 +157,17 @@ internal static class GatewaySuite
 
                 foreach (int p in order)
                 {
+                    var (own, other) = CpuNow(paths[p].Cpu);
                     long start = Stopwatch.GetTimestamp();
                     byte[] back = await clients[p].GetAsync(getName, data.Length, null, cancellationToken);
                     double getMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
+                    if (i > 0)
+                    {
+                        var (ownAfter, otherAfter) = CpuNow(paths[p].Cpu);
+                        cpu[p][2] += (ownAfter - own).TotalMilliseconds;
+                        cpu[p][3] += (otherAfter - other).TotalMilliseconds;
+                    }
+
                     if (!back.AsSpan().SequenceEqual(data))
                     {
                         throw new InvalidOperationException($"A GET through '{paths[p].Name}' changed the data.");
@@ -177,7 +196,8 @@ internal static class GatewaySuite
         var results = new List<TransferResult>();
         for (int p = 0; p < paths.Length; p++)
         {
-            results.Add(new TransferResult(board, paths[p].Name, bytes, new Stats(put[p]), new Stats(get[p])));
+            double mib = (double)bytes * reps / Mi;
+            results.Add(new TransferResult(board, paths[p].Name, bytes, new Stats(put[p]), new Stats(get[p]), [.. cpu[p].Select(ms => ms / mib)], paths[p].Cpu is not null));
         }
 
         return results;
@@ -283,6 +303,16 @@ internal static class GatewaySuite
         }
 
         public string WebSocketBase { get; }
+
+        /// <summary>The gateway process's CPU time so far (user and system).</summary>
+        public TimeSpan CpuTime
+        {
+            get
+            {
+                _host.Refresh();
+                return _host.TotalProcessorTime;
+            }
+        }
 
         public static async Task<GatewayProcess> StartAsync(CancellationToken cancellationToken)
         {
@@ -409,6 +439,17 @@ internal static class GatewaySuite
             Console.WriteLine($"| {t.Board} | {t.Path} | {Fmt.Size(t.Bytes)} × {t.Put.Count} | {Fmt.Rate(t.Put.Median)} | {Fmt.Rate(t.Get.Median)} | {Fmt.Ms(t.Bytes / t.Get.Median * 1000 / ((t.Bytes / 256) + 1))} | {Share(t.Put.Median, direct.Put.Median)} | {Share(t.Get.Median, direct.Get.Median)} |");
         }
         Console.WriteLine();
+        Console.WriteLine("CPU time per MiB transferred (means over the repetitions): the benchmark's process holds the client and the board (and the in-process gateway); the gateway process's own is shown apart.");
+        Console.WriteLine();
+        Console.WriteLine("| Board | Path | PUT: client and board (ms/MiB) | PUT: gateway process (ms/MiB) | GET: client and board (ms/MiB) | GET: gateway process (ms/MiB) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        foreach (var t in transfers)
+        {
+            string Other(double value) => t.GatewayProcess ? value.ToString("0.0", CultureInfo.InvariantCulture) : string.Empty;
+            Console.WriteLine($"| {t.Board} | {t.Path} | {t.CpuPerMib[0]:0.0} | {Other(t.CpuPerMib[1])} | {t.CpuPerMib[2]:0.0} | {Other(t.CpuPerMib[3])} |");
+        }
+
+        Console.WriteLine();
         Console.WriteLine($"### Sessions held: a gateway process with {memory.Count} idle, logged-in sessions (one board each)");
         Console.WriteLine();
         Console.WriteLine("| | RSS | GC heap | Sessions |");
@@ -455,7 +496,14 @@ internal static class GatewaySuite
 
     private static string Mark(bool met) => met ? "yes" : "**no**";
 
-    private sealed record TransferResult(string Board, string Path, int Bytes, Stats Put, Stats Get);
+    /// <summary>One path's transfers; <c>CpuPerMib</c>: CPU ms per MiB, PUT in this process, PUT in the gateway process, GET here, GET there.</summary>
+    private sealed record TransferResult(string Board, string Path, int Bytes, Stats Put, Stats Get, double[] CpuPerMib, bool GatewayProcess);
+
+    private static (TimeSpan Own, TimeSpan Other) CpuNow(Func<TimeSpan>? other)
+    {
+        using var self = Process.GetCurrentProcess();
+        return (self.TotalProcessorTime, other?.Invoke() ?? TimeSpan.Zero);
+    }
 
     private sealed record HostStats(long Rss, long Hwm, long Heap, int Sessions);
 
