@@ -698,6 +698,8 @@ public sealed class WebSocketConnection : IAsyncDisposable
         new("The peer dropped the connection in the middle of a frame.");
 
     /// <summary>XORs with the 4-byte masking key (in the frame's byte order): whole vectors, then words, then bytes.</summary>
+    /// <remarks>Compiled optimised at once: every frame of a relay passes through it twice, and vector code before tier-up is slow.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void ApplyMask(Span<byte> data, uint key)
     {
         int i = 0;
