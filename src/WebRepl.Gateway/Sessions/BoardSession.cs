@@ -66,14 +66,13 @@ internal sealed partial class BoardSession
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly byte[] _loginWindow = new byte[64];
+    private readonly OutputWindow _loginWindow = new(64);
     private readonly List<(GatewayClient Client, ReadOnlyMemory<byte> Payload)> _heldText = [];
     private long _heldTextBytes;
     private bool _drainingText;
     private GatewayClient? _rawOwner;
     private bool _rawConfirmed;
-    private readonly List<byte> _rawBanner = [];
-    private int _loginWindowLength;
+    private readonly OutputWindow _rawBanner = new(64);
     private GatewayClient[] _receivers = [];
     private WebSocketConnection? _board;
     private SessionState _state = SessionState.Connecting;
@@ -412,9 +411,7 @@ internal sealed partial class BoardSession
             {
                 _owner = client;
                 _lastOwner = client;
-                payload = payload[DropOwed(client, payload.Length)..];
-                payload = payload[_transfer.OnClientBytes(payload.Span)..];
-                Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+                payload = TakeClientBinary(client, payload);
                 direct = true;
                 readAhead = payload.IsEmpty && TakeReadAhead();
                 idleNow = _transfer.IsIdle;
@@ -576,12 +573,17 @@ internal sealed partial class BoardSession
         return true;
     }
 
-    /// <summary>Leading bytes of a client's binary data that are GET request bytes the gateway sent for it already (under the lock).</summary>
-    private static int DropOwed(GatewayClient client, int length)
+    /// <summary>
+    /// A requesting client's binary data on its way to the board (under the lock): the transfer follows it, and
+    /// the leading bytes that are GET request bytes the gateway sent for it already are left out.
+    /// </summary>
+    private ReadOnlyMemory<byte> TakeClientBinary(GatewayClient client, ReadOnlyMemory<byte> payload)
     {
-        int drop = Math.Min(client.OwedRequestBytes, length);
-        client.OwedRequestBytes -= drop;
-        return drop;
+        int owed = Math.Min(client.OwedRequestBytes, payload.Length);
+        client.OwedRequestBytes -= owed;
+        payload = payload[owed..];
+        Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+        return payload[_transfer.OnClientBytes(payload.Span)..];
     }
 
     /// <summary>
@@ -779,9 +781,7 @@ internal sealed partial class BoardSession
                     sender = _owner;
                     (payload, endOfMessage) = _owner.Held.Dequeue();
                     _owner.HeldBytes -= payload.Length;
-                    payload = payload[DropOwed(sender, payload.Length)..];
-                    payload = payload[_transfer.OnClientBytes(payload.Span)..];
-                    Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+                    payload = TakeClientBinary(sender, payload);
                     if (payload.IsEmpty && endOfMessage && sender.MessageInProgress is null)
                     {
                         continue; // the request byte the gateway already sent for it (GET read-ahead)
@@ -1255,10 +1255,8 @@ internal sealed partial class BoardSession
             if (_state == SessionState.LoggingIn)
             {
                 // Watch the board's answer to the password (it may be split across frames).
-                var window = new byte[_loginWindowLength + frame.Payload.Length];
-                _loginWindow.AsSpan(0, _loginWindowLength).CopyTo(window);
-                frame.Payload.Span.CopyTo(window.AsSpan(_loginWindowLength));
-                if (window.AsSpan().IndexOf(DeniedMarker) >= 0 && !_deniedSeen)
+                var window = _loginWindow.Add(frame.Payload.Span);
+                if (window.IndexOf(DeniedMarker) >= 0 && !_deniedSeen)
                 {
                     _deniedSeen = true;
                     if (_opener is { } denied && _registry.Logins.RecordFailure(denied.Address))
@@ -1268,19 +1266,13 @@ internal sealed partial class BoardSession
                 }
 
                 receivers = _opener is { } opener && _clients.Contains(opener) ? [opener] : [];
-                if (window.AsSpan().IndexOf(ConnectedMarker) >= 0 && _opener is not null)
+                if (window.IndexOf(ConnectedMarker) >= 0 && _opener is not null)
                 {
                     _state = SessionState.LoggedIn;
                     _accepted = _opener.Password.Clone();
                     _opener.State = ClientState.Authenticated;
                     RefreshReceivers();
                     loggedIn = true;
-                }
-                else
-                {
-                    int keep = Math.Min(window.Length, _loginWindow.Length);
-                    window.AsSpan(window.Length - keep).CopyTo(_loginWindow);
-                    _loginWindowLength = keep;
                 }
             }
             else
@@ -1289,16 +1281,11 @@ internal sealed partial class BoardSession
                 if (_rawOwner is not null && !_rawConfirmed)
                 {
                     // The board's answer to the owner's Ctrl-A (it may be split across frames).
-                    _rawBanner.AddRange(frame.Payload.Span);
-                    if (_rawBanner.ToArray().AsSpan().IndexOf(RawReplBanner) >= 0)
+                    if (_rawBanner.Add(frame.Payload.Span).IndexOf(RawReplBanner) >= 0)
                     {
                         _rawConfirmed = true;
                         _rawBanner.Clear();
                         LogRawRepl(_logger, _rawOwner.Name, BoardText, true);
-                    }
-                    else if (_rawBanner.Count > RawReplBanner.Length)
-                    {
-                        _rawBanner.RemoveRange(0, _rawBanner.Count - RawReplBanner.Length);
                     }
                 }
             }
