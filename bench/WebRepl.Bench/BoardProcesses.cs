@@ -120,6 +120,31 @@ internal sealed class CliBoard : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _stderr;
 
+    /// <summary>
+    /// The CLI's assembly: <c>WEBREPL_BENCH_CLI</c>, else the one built beside the bench (a project reference
+    /// without the assembly) in the same configuration; null when there is none.
+    /// </summary>
+    public static string? FindCli()
+    {
+        string? given = Environment.GetEnvironmentVariable("WEBREPL_BENCH_CLI");
+        if (!string.IsNullOrEmpty(given))
+        {
+            return given;
+        }
+
+        string configuration = Program.IsOptimized() ? "Release" : "Debug";
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "src", "WebRepl.Cli", "bin", configuration, "net10.0", "WebRepl.Cli.dll");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
     private CliBoard(Process process, StringBuilder stderr, int port, double readyMs, int nodePid)
     {
         _process = process;

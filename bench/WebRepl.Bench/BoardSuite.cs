@@ -66,7 +66,8 @@ internal static class BoardSuite
             ExecBudget: TimeSpan.FromSeconds(quick ? 10 : 60),
             Settle: TimeSpan.FromSeconds(quick ? 0.5 : 2));
         string hostScript = Path.Combine(AppContext.BaseDirectory, "board-host", "host.mjs");
-        string cliDll = FindCli();
+        string cliDll = CliBoard.FindCli() ?? throw new InvalidOperationException(
+            $"src/WebRepl.Cli/bin/<configuration>/net10.0/WebRepl.Cli.dll was not found above {AppContext.BaseDirectory}; build it, or set WEBREPL_BENCH_CLI.");
         string root = Directory.CreateTempSubdirectory("webrepl-bench-board-").FullName;
         var total = Stopwatch.StartNew();
         var cpuStart = CpuTimes.Read();
@@ -264,29 +265,6 @@ internal static class BoardSuite
         var dotnet = ProcMemory.Read(board.Pid) ?? throw new InvalidOperationException($"webrepl board has gone: {board.Stderr}");
         var node = ProcMemory.Read(board.NodePid) ?? throw new InvalidOperationException($"Its Node.js host (pid {board.NodePid}) has gone: {board.Stderr}");
         return new Pair(phase, dotnet, node);
-    }
-
-    private static string FindCli()
-    {
-        string? given = Environment.GetEnvironmentVariable("WEBREPL_BENCH_CLI");
-        if (!string.IsNullOrEmpty(given))
-        {
-            return given;
-        }
-
-        // Built with the bench (a project reference without the assembly), in the same configuration.
-        string configuration = Program.IsOptimized() ? "Release" : "Debug";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "src", "WebRepl.Cli", "bin", configuration, "net10.0", "WebRepl.Cli.dll");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException(
-            $"src/WebRepl.Cli/bin/{configuration}/net10.0/WebRepl.Cli.dll was not found above {AppContext.BaseDirectory}; build it, or set WEBREPL_BENCH_CLI.");
     }
 
     private static double Bytes(long kib) => kib * 1024.0;

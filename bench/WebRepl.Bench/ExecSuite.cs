@@ -112,7 +112,7 @@ internal static class ExecSuite
     /// <summary><c>webrepl exec print(1)</c> as a separate process: what a user at a shell waits for.</summary>
     private static async Task ProcessExecAsync(Plan plan, string target, Result result, CancellationToken cancellationToken)
     {
-        string? cli = FindCli();
+        string? cli = CliBoard.FindCli();
         if (cli is null)
         {
             Log.Progress("[exec] the CLI (src/WebRepl.Cli/bin/<configuration>/net10.0/WebRepl.Cli.dll) was not found: no process row");
@@ -245,27 +245,6 @@ internal static class ExecSuite
         {
             throw new InvalidOperationException($"exec print(1) printed {output}.");
         }
-    }
-
-    private static string? FindCli()
-    {
-        string? given = Environment.GetEnvironmentVariable("WEBREPL_BENCH_CLI");
-        if (!string.IsNullOrEmpty(given))
-        {
-            return given;
-        }
-
-        string configuration = Program.IsOptimized() ? "Release" : "Debug";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "src", "WebRepl.Cli", "bin", configuration, "net10.0", "WebRepl.Cli.dll");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 
     private static int PrintReport(Plan plan, Result r, TimeSpan elapsed, double steal, bool quick)
