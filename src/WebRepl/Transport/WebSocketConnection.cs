@@ -290,19 +290,13 @@ public sealed class WebSocketConnection : IAsyncDisposable
                 return false;
             }
 
-            long length = buffered[1] & 0x7f;
-            int headerLength = 2 + ((buffered[1] & 0x80) != 0 ? 4 : 0) + (length == 126 ? 2 : length == 127 ? 8 : 0);
+            int headerLength = HeaderLength(buffered[1]);
             if (buffered.Length < headerLength)
             {
                 return false;
             }
 
-            length = length switch
-            {
-                126 => BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]),
-                127 => (long)BinaryPrimitives.ReadUInt64BigEndian(buffered[2..]),
-                _ => length,
-            };
+            long length = PayloadLength(buffered);
             return length >= 0 && buffered.Length - headerLength >= length;
         }
     }
@@ -366,36 +360,19 @@ public sealed class WebSocketConnection : IAsyncDisposable
             bool fin = (b0 & 0x80) != 0;
             int opcode = b0 & 0x0f;
             bool masked = (b1 & 0x80) != 0;
-            int headerLength = 2 + (masked ? 4 : 0);
-            long length = b1 & 0x7f;
-            if (length == 126)
+            if ((b1 & 0x7f) == 127 && _role == WebSocketRole.Board)
             {
-                headerLength += 2;
-            }
-            else if (length == 127)
-            {
-                if (_role == WebSocketRole.Board)
-                {
-                    throw new WebReplProtocolException("A frame with a 64-bit length: boards close the connection.");
-                }
-
-                headerLength += 8;
+                throw new WebReplProtocolException("A frame with a 64-bit length: boards close the connection.");
             }
 
+            int headerLength = HeaderLength(b1);
             if (!await FillAsync(headerLength, cancellationToken).ConfigureAwait(false))
             {
                 throw Dropped();
             }
 
             var header = _receiveBuffer.AsSpan(_receiveStart, headerLength);
-            if (length == 126)
-            {
-                length = BinaryPrimitives.ReadUInt16BigEndian(header[2..]);
-            }
-            else if (length == 127)
-            {
-                length = (long)BinaryPrimitives.ReadUInt64BigEndian(header[2..]);
-            }
+            long length = PayloadLength(header);
 
             if (length > _maxFrameBytes || length < 0)
             {
@@ -693,6 +670,24 @@ public sealed class WebSocketConnection : IAsyncDisposable
             throw new WebReplConnectionException("The connection to the peer was lost.", ex);
         }
     }
+
+    /// <summary>A frame header's length, from its second byte: 2, the extended length (2 or 8), the mask (4).</summary>
+    private static int HeaderLength(byte second) =>
+        2 + ((second & 0x80) != 0 ? 4 : 0) + (second & 0x7f) switch
+        {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+
+    /// <summary>The payload length of a whole frame header (negative when a 64-bit length has its top bit set).</summary>
+    private static long PayloadLength(ReadOnlySpan<byte> header) =>
+        (header[1] & 0x7f) switch
+        {
+            126 => BinaryPrimitives.ReadUInt16BigEndian(header[2..]),
+            127 => (long)BinaryPrimitives.ReadUInt64BigEndian(header[2..]),
+            int length => length,
+        };
 
     private static WebReplConnectionException Dropped() =>
         new("The peer dropped the connection in the middle of a frame.");
