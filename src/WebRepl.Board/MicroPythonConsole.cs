@@ -40,10 +40,7 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
     /// <summary>Raised when Python calls <c>machine.reset()</c>.</summary>
     public event Action? BoardReset;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        (_host, _ready) = await StartHostAsync(cancellationToken).ConfigureAwait(false);
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => StartHostAsync(cancellationToken);
 
     public async ValueTask WriteInputAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
     {
@@ -124,7 +121,7 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
             await failed.DisposeAsync().ConfigureAwait(false);
             Interlocked.Increment(ref _restarts);
             await PrintAsync(Encoding.UTF8.GetBytes($"\r\n[virtual board] MicroPython {reason}; restarting it (files are kept).\r\n"), cancellationToken).ConfigureAwait(false);
-            (_host, _ready) = await StartHostAsync(cancellationToken).ConfigureAwait(false);
+            await StartHostAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -132,12 +129,15 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
         }
     }
 
-    private async Task<(NodeHost, HostReady)> StartHostAsync(CancellationToken cancellationToken)
+    private async Task StartHostAsync(CancellationToken cancellationToken)
     {
         try
         {
-            return await NodeHost.StartAsync(_options.NodePath, _hostScript, _root, _options.MaxMemoryMB, _logger, output => PrintAsync(output, CancellationToken.None), () => BoardReset?.Invoke(), _options.StartTimeout, cancellationToken)
-                .ConfigureAwait(false);
+            var host = NodeHost.Start(_options.NodePath, _hostScript, _root, _options.MaxMemoryMB, _logger, output => PrintAsync(output, CancellationToken.None), () => BoardReset?.Invoke());
+            // The board's from the start: it prints its prompt before it reports ready, and a client may type at
+            // once; those keys must reach it, not the host it replaces.
+            _host = host;
+            _ready = await host.WaitReadyAsync(_options.StartTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -151,9 +151,11 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
         {
             await _output.PrintAsync(bytes, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            // The session is going away; its server notices on its own.
+            // The session is going away; its server notices on its own. Nothing a session's sink throws may end
+            // the caller, the loop that reads the interpreter's output: the board would go deaf until the watchdog
+            // restarted it, and the next client's keys sent meanwhile would be lost.
         }
     }
 

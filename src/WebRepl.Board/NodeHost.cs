@@ -38,11 +38,13 @@ internal sealed partial class NodeHost : IAsyncDisposable
     private readonly Task _readLoop;
     private readonly StringBuilder _stderr = new();
     private TaskCompletionSource _pong = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _disposed;
 
     private NodeHost(Process process, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, Action onBoardReset)
     {
         _onBoardReset = onBoardReset;
         _process = process;
+        ProcessId = process.Id;
         _stdin = process.StandardInput.BaseStream;
         _stdout = process.StandardOutput.BaseStream;
         _logger = logger;
@@ -64,12 +66,15 @@ internal sealed partial class NodeHost : IAsyncDisposable
     /// <summary>Completes when the process has ended (its output read to the end).</summary>
     public Task Completion => _readLoop;
 
-    /// <summary>The process's id.</summary>
-    public int ProcessId => _process.Id;
+    /// <summary>The process's id (kept after the process has ended).</summary>
+    public int ProcessId { get; }
 
-    /// <summary>Starts the host and waits until the interpreter is ready.</summary>
-    public static async Task<(NodeHost Host, HostReady Ready)> StartAsync(
-        string nodePath, string hostScript, string root, int maxMemoryMB, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, Action onBoardReset, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the host; <see cref="WaitReadyAsync"/> waits for the interpreter. It takes input at once (the host
+    /// queues it until the interpreter runs), and prints its banner and prompt before it reports ready.
+    /// </summary>
+    public static NodeHost Start(
+        string nodePath, string hostScript, string root, int maxMemoryMB, ILogger logger, Func<ReadOnlyMemory<byte>, ValueTask> onOutput, Action onBoardReset)
     {
         var start = new ProcessStartInfo(nodePath)
         {
@@ -86,22 +91,26 @@ internal sealed partial class NodeHost : IAsyncDisposable
         start.ArgumentList.Add("--max-memory-mb");
         start.ArgumentList.Add(maxMemoryMB.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {nodePath}.");
-        var host = new NodeHost(process, logger, onOutput, onBoardReset);
+        return new NodeHost(process, logger, onOutput, onBoardReset);
+    }
+
+    /// <summary>Waits until the interpreter is ready; disposes the host when it is not, within <paramref name="timeout"/>.</summary>
+    public async Task<HostReady> WaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
         try
         {
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             wait.CancelAfter(timeout);
-            var ready = await host._ready.Task.WaitAsync(wait.Token).ConfigureAwait(false);
-            return (host, ready);
+            return await _ready.Task.WaitAsync(wait.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            await host.DisposeAsync().ConfigureAwait(false);
-            throw new InvalidOperationException($"MicroPython did not start within {timeout.TotalSeconds:0} s.{host.DescribeStderr()}");
+            await DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"MicroPython did not start within {timeout.TotalSeconds:0} s.{DescribeStderr()}");
         }
         catch
         {
-            await host.DisposeAsync().ConfigureAwait(false);
+            await DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -135,9 +144,16 @@ internal sealed partial class NodeHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends the process: closes its input (it exits on end of input), then kills it if it lingers.</summary>
+    /// <summary>Ends the process: closes its input (it exits on end of input), then kills it if it lingers. Once.</summary>
     public async ValueTask DisposeAsync()
     {
+        // The watchdog disposes a host it replaces, and the board disposes its current host: the same one when the
+        // board stops during a restart, or when starting the replacement failed.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
             await _writeLock.WaitAsync().ConfigureAwait(false);
@@ -165,7 +181,9 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
         await _readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _process.Dispose();
-        _writeLock.Dispose();
+        // The write lock is not disposed: it has no wait handle to free, and keys for this host can still come (the
+        // console sends to it until the watchdog has started the next one); they must meet the IOException that
+        // says "the host has ended", not an ObjectDisposedException, which ended the client's session.
     }
 
     /// <summary>Kills the process at once (a hung interpreter).</summary>
@@ -198,6 +216,11 @@ internal sealed partial class NodeHost : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                throw new IOException("The MicroPython host has ended.");
+            }
+
             await _stdin.WriteAsync(header, cancellationToken).ConfigureAwait(false);
             if (!payload.IsEmpty)
             {

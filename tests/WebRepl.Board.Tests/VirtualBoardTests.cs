@@ -234,6 +234,44 @@ public sealed class VirtualBoardTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SessionsEndWhileOutputFlows_InterpreterKeepsServing_NothingRestarted()
+    {
+        // Each client starts a flood of output and leaves without waiting for its end (as `webrepl run` does when
+        // stopped: it sends Ctrl-B and goes), so output is on its way to a session being torn down. That must
+        // never stop the board's reading of the interpreter: it went deaf, the watchdog restarted it as
+        // "crashed", and the next client's keys were lost (no raw REPL prompt for its whole timeout).
+        int host = _board.HostProcessId;
+        for (int i = 0; i < 30; i++)
+        {
+            while (_board.Server.HasSession)
+            {
+                await Task.Delay(5, Token);
+            }
+
+            await using var client = await WebReplClient.ConnectAndLoginAsync($"127.0.0.1:{_board.EndPoint.Port}", TestBoards.Password, cancellationToken: Token);
+            await client.SendInputAsync("\u0003\u0003for i in range(100000): print('flood', i)\r\r", Token);
+            using var served = CancellationTokenSource.CreateLinkedTokenSource(Token);
+            served.CancelAfter(TimeSpan.FromSeconds(10));
+            var seen = new StringBuilder();
+            try
+            {
+                while (!seen.ToString().Contains("flood 100\r\n", StringComparison.Ordinal))
+                {
+                    seen.Append(Encoding.UTF8.GetString((await client.Output.ReadAsync(served.Token)).Span));
+                }
+            }
+            catch (OperationCanceledException) when (!Token.IsCancellationRequested)
+            {
+                Assert.Fail($"Client {i} was not served (restarts: {_board.Restarts}); it saw: {seen}");
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Token); // the watchdog looks every second
+        Assert.Equal(0, _board.Restarts);
+        Assert.Equal(host, _board.HostProcessId);
+    }
+
+    [Fact]
     public async Task InterpreterKilled_WatchdogRestartsIt_TellsTheClient_KeepsFiles()
     {
         await using var repl = await TestBoards.ConnectAsync(_board, Token);
@@ -245,6 +283,52 @@ public sealed class VirtualBoardTests : IAsyncLifetime
         Assert.Contains("[virtual board] MicroPython crashed; restarting it", notice, StringComparison.Ordinal);
         Assert.Equal(1, _board.Restarts);
         Assert.Equal("kept", await repl.RunLineAsync("print(open('w.txt').read())", Token));
+    }
+
+    [Fact]
+    public async Task InterpreterKilled_KeysSentWhileItRestarts_AreLostButTheSessionLives()
+    {
+        await using var repl = await TestBoards.ConnectAsync(_board, Token);
+
+        Process.GetProcessById(_board.HostProcessId).Kill();
+        // Keys typed while the interpreter restarts are lost, as on a rebooting board; the connection is not.
+        var restarted = ReadRestartAsync();
+        while (!restarted.IsCompleted)
+        {
+            await repl.Client.SendInputAsync("\r", Token);
+            await Task.WhenAny(restarted, Task.Delay(20, Token));
+        }
+
+        await restarted;
+        Assert.Equal(1, _board.Restarts);
+        await repl.Client.SendInputAsync("print(6*7)\r", Token);
+        await repl.ReadUntilAsync("print(6*7)\r\n42\r\n>>> ", Token); // (after the prompts of the last carriage returns)
+
+        async Task ReadRestartAsync()
+        {
+            await repl.ReadUntilAsync("[virtual board] MicroPython crashed; restarting it (files are kept).\r\n", Token);
+            await repl.ReadUntilAsync("Type \"help()\" for more information.\r\n>>> ", Token); // the new interpreter
+        }
+    }
+
+    [Fact]
+    public async Task InterpreterKilled_BoardStoppedWhileItRestarts_StopsCleanly()
+    {
+        string root = TestBoards.NewRoot();
+        try
+        {
+            await using var board = await TestBoards.StartAsync(root, cancellationToken: Token);
+            await using var repl = await TestBoards.ConnectAsync(board, Token);
+            Process.GetProcessById(board.HostProcessId).Kill();
+            await repl.ReadUntilAsync("[virtual board] MicroPython crashed; restarting it (files are kept).\r\n", Token);
+
+            // The watchdog has disposed the dead host and is starting the next: the board disposes the same host.
+            await board.DisposeAsync();
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]

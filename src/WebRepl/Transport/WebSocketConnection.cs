@@ -229,7 +229,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_closeSent)
+            if (_closeSent || Volatile.Read(ref _disposed) != 0)
             {
                 throw new WebReplConnectionException("The connection is closed.");
             }
@@ -264,6 +264,11 @@ public sealed class WebSocketConnection : IAsyncDisposable
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                throw new WebReplConnectionException("The connection is closed.");
+            }
+
             await WritePendingAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
@@ -452,7 +457,9 @@ public sealed class WebSocketConnection : IAsyncDisposable
             _sendLock.Release();
         }
 
-        _sendLock.Dispose();
+        // The send lock is not disposed: it has no wait handle to free, and a send racing this dispose (a board's
+        // output sink as its session ends) must still take and release it, then fail with the documented
+        // WebReplConnectionException; a disposed lock would throw ObjectDisposedException at the sender instead.
     }
 
     /// <summary>Aborts the connection at once: no close frame, the socket is closed.</summary>
@@ -472,7 +479,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_closeSent)
+            if (!_closeSent && Volatile.Read(ref _disposed) == 0)
             {
                 await WriteFrameAsync(opcode, payload, true, cancellationToken).ConfigureAwait(false);
             }

@@ -263,6 +263,28 @@ public sealed class WebSocketConnectionTests
     }
 
     [Fact]
+    public async Task SendAsync_AfterDispose_ThrowsConnectionException_NotObjectDisposed()
+    {
+        // A board's output sink can still send as its session's connection is disposed; it must get the documented
+        // exception, which the console treats as "the session is going away" (an ObjectDisposedException from the
+        // send lock stopped the virtual board's reading of its interpreter).
+        using var cts = TestTimeout.Start();
+        await using var board = new ScriptedBoard(async (peer, token) =>
+        {
+            await peer.AcceptWebSocketAsync(token);
+            await peer.ReadToEndAsync(token);
+        });
+        var connection = await WebSocketConnection.ConnectAsync(WebReplTarget.Parse(board.Target), WebSocketConnectOptions.Default, cts.Token);
+        await connection.SendAsync("buffered"u8.ToArray(), WebSocketFrameType.Text, true, flush: false, cts.Token);
+
+        await connection.DisposeAsync();
+
+        await Assert.ThrowsAsync<WebReplConnectionException>(async () => await connection.SendAsync("late"u8.ToArray(), WebSocketFrameType.Text, cancellationToken: cts.Token));
+        await Assert.ThrowsAsync<WebReplConnectionException>(async () => await connection.SendAsync("late"u8.ToArray(), WebSocketFrameType.Text, true, flush: false, cts.Token));
+        await connection.CloseAsync(cancellationToken: cts.Token); // nothing left to tell the peer: no error
+    }
+
+    [Fact]
     public async Task HasBufferedFrame_TrueOnlyWhileAWholeDataFrameWaits()
     {
         using var cts = TestTimeout.Start();
