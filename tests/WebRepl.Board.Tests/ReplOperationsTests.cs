@@ -74,6 +74,24 @@ public sealed class ReplOperationsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExecAsync_ProgramTakesTheCtrlAAsItsInput_EntersOnTheRetry()
+    {
+        // A program that catches KeyboardInterrupt and then reads its input takes the Ctrl-A meant for the REPL (and
+        // the carriage returns around it): the client must send it again. ('wait' + 'ing': the paste is echoed.)
+        await _client.SendInputAsync(
+            "\u0005import sys, time\ntry:\n    print('wait' + 'ing')\n    while True:\n        time.sleep(0.01)\nexcept KeyboardInterrupt:\n    print('took', repr(sys.stdin.read(3)))\n\u0004",
+            Token);
+        var seen = new StringBuilder();
+        while (!seen.ToString().Contains("waiting\r\n", StringComparison.Ordinal))
+        {
+            seen.Append(Encoding.UTF8.GetString((await _client.Output.ReadAsync(Token)).Span));
+        }
+
+        Assert.Equal("after\r\n", await _client.ExecAsync("print('after')", Token));
+        Assert.Equal("2\r\n", await _client.ExecAsync("print(1 + 1)", Token));
+    }
+
+    [Fact]
     public async Task EvalAsync_ReturnsRepr()
     {
         Assert.Equal("[1, 'x']", await _client.EvalAsync("[1, 'x']", Token));

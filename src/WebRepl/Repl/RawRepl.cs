@@ -15,6 +15,15 @@ internal sealed class RawRepl
     private static readonly byte[] RawPrompt = "raw REPL; CTRL-B to exit\r\n>"u8.ToArray();
     private static readonly byte[] FriendlyPrompt = ">>> "u8.ToArray();
 
+    // Ctrl-C twice stops a program (one may be swallowed by a program's own handler); Ctrl-A enters the raw REPL.
+    private static readonly byte[] Interrupt = "\r\u0003\u0003"u8.ToArray();
+    private static readonly byte[] EnterRaw = "\r\u0001"u8.ToArray();
+
+    // A board answers Ctrl-A within milliseconds, and a WebREPL round trip (Wi-Fi, a gateway) takes well under a
+    // second; silence for longer means the Ctrl-A was lost (it came while an interrupted program was unwinding, a
+    // program reading its input took it, one caught KeyboardInterrupt and went on): send both again.
+    private static readonly TimeSpan EnterRetryAfter = TimeSpan.FromSeconds(1);
+
     // The plain raw REPL has no flow control: pieces that fit the input buffer, with time to drain it.
     private const int PlainPiece = 128;
     private static readonly TimeSpan PlainPause = TimeSpan.FromMilliseconds(10);
@@ -22,28 +31,57 @@ internal sealed class RawRepl
     private readonly WebReplClient _client;
     private readonly ReplReader _reader;
     private readonly TimeSpan _replyTimeout;
+    private readonly TimeSpan _enterRetry;
 
     public RawRepl(WebReplClient client)
     {
         _client = client;
         _reader = new ReplReader(client.Output);
         _replyTimeout = client.Options.ReplyTimeout;
+        // At least a few tries within a short reply timeout.
+        _enterRetry = TimeSpan.FromTicks(Math.Min(EnterRetryAfter.Ticks, _replyTimeout.Ticks / 4));
     }
 
     /// <summary>True once the board has refused raw-paste (old firmware); later runs go straight to the plain raw REPL.</summary>
     public bool? RawPasteSupported { get; private set; }
 
-    /// <summary>Interrupts whatever runs and enters the raw REPL.</summary>
+    /// <summary>
+    /// Interrupts whatever runs and enters the raw REPL. Without the raw REPL's prompt within a short while, sends
+    /// Ctrl-C and Ctrl-A again, until the reply timeout. After such a retry the board may still print the banner
+    /// for each Ctrl-A it got, later: the output is then synchronised (see <see cref="SynchroniseAsync"/>) so that
+    /// no late banner comes before the next code's answer. The first Ctrl-A answered costs nothing more than before.
+    /// </summary>
     public async Task EnterAsync(CancellationToken cancellationToken)
     {
+        bool retried = false;
         await WithReplyTimeoutAsync("the raw REPL prompt", async token =>
         {
-            // Ctrl-C twice stops a program (one may be swallowed by a program's own handler); then Ctrl-A.
-            await _client.SendTerminalAsync("\r\u0003\u0003"u8.ToArray(), token).ConfigureAwait(false);
+            await _client.SendTerminalAsync(Interrupt, token).ConfigureAwait(false);
             _reader.Discard();
-            await _client.SendTerminalAsync("\r\u0001"u8.ToArray(), token).ConfigureAwait(false);
-            await _reader.ReadUntilAsync(RawPrompt, token).ConfigureAwait(false);
+            await _client.SendTerminalAsync(EnterRaw, token).ConfigureAwait(false);
+            while (true)
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
+                attempt.CancelAfter(_enterRetry);
+                try
+                {
+                    await _reader.ReadUntilAsync(RawPrompt, attempt.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    // Keep what has arrived (part of a banner, perhaps); a cancelled read loses no output.
+                    retried = true;
+                    await _client.SendTerminalAsync(Interrupt, token).ConfigureAwait(false);
+                    await _client.SendTerminalAsync(EnterRaw, token).ConfigureAwait(false);
+                }
+            }
         }, cancellationToken).ConfigureAwait(false);
+
+        if (retried)
+        {
+            await WithReplyTimeoutAsync("the raw REPL prompt", SynchroniseAsync, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Leaves the raw REPL for the friendly one (which prints its banner and prompt).</summary>
@@ -79,6 +117,21 @@ internal sealed class RawRepl
         }
 
         return Encoding.UTF8.GetString(error.ToArray());
+    }
+
+    /// <summary>
+    /// After a retried entry: runs a line that prints a marker of its own, and reads up to the marker's end. A board
+    /// takes its input in order, so every banner still owed for an earlier Ctrl-A comes before it and is dropped
+    /// with it; whatever the delays, nothing of the entry is left to be taken for the next code's answer
+    /// (<c>OK</c>, raw-paste's <c>R\x01</c>) or its output. Uses the plain raw REPL, which every firmware has, and
+    /// does not depend on the board's line ends.
+    /// </summary>
+    private async Task SynchroniseAsync(CancellationToken cancellationToken)
+    {
+        // The raw REPL does not echo, so only the output can match (and the marker is new each time).
+        string marker = $"webrepl-sync-{Random.Shared.Next():x8}";
+        await _client.SendTerminalAsync(Encoding.ASCII.GetBytes($"print('{marker}', end='')\u0004"), cancellationToken).ConfigureAwait(false);
+        await _reader.ReadUntilAsync(Encoding.ASCII.GetBytes($"OK{marker}\u0004\u0004>"), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>After a cancelled run: Ctrl-C, then read up to the raw prompt so that the board is usable.</summary>
