@@ -30,9 +30,12 @@ internal static class GatewaySuite
     /// <summary>Goal: the gateway process with 1,000 idle sessions, bytes (MB = 10^6 bytes).</summary>
     private const double MemoryGoalBytes = 200e6;
 
+    /// <summary>True in the gateway process this suite starts (this program in host mode).</summary>
+    public static bool IsHost => Environment.GetEnvironmentVariable(HostVariable) == "1";
+
     public static async Task<int> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
-        if (Environment.GetEnvironmentVariable(HostVariable) == "1")
+        if (IsHost)
         {
             return await HostAsync(cancellationToken);
         }

@@ -21,6 +21,13 @@ internal static class Program
 
     private static async Task<int> Main(string[] args)
     {
+        if (GatewaySuite.IsHost)
+        {
+            // The gateway process of the gateway suite, tuned as `webrepl gateway` tunes its process (before anything
+            // uses the thread pool or a socket).
+            WebRepl.Gateway.WebReplGateway.TuneProcessForRelay();
+        }
+
         bool quick = false;
         string? suiteName = null;
         foreach (string arg in args)

@@ -36,4 +36,25 @@ public sealed class CommandTests
 
         Assert.Contains("Stopping the gateway", process.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task GatewayProcess_TunedForRelaying_PutAndGetFromTwoClientsUnchanged()
+    {
+        // `webrepl gateway` runs socket and Kestrel continuations on the polling threads and holds a fast PUT's data
+        // for the board: a file put by one client and fetched by another through such a process, byte for byte.
+        using var cts = TestTimeout.Start(60);
+        await using var board = TestBoard.Start();
+        await using var process = await GatewayProcess.StartAsync(["--port", "0"], cts.Token);
+        string target = $"{process.Url}/{board.Url}";
+        byte[] data = System.Security.Cryptography.RandomNumberGenerator.GetBytes((1 << 20) + 123);
+
+        await using var client = await WebReplClient.ConnectAndLoginAsync(target, TestBoard.Password, cancellationToken: cts.Token);
+        await using var second = await WebReplClient.ConnectAndLoginAsync(target, TestBoard.Password, cancellationToken: cts.Token);
+        await client.PutFileAsync(new MemoryStream(data), "big.bin", cancellationToken: cts.Token);
+        Assert.Equal(data, await File.ReadAllBytesAsync(Path.Combine(board.Root, "big.bin"), cts.Token));
+        var back = new MemoryStream();
+        await second.GetFileAsync("big.bin", back, cancellationToken: cts.Token);
+        Assert.Equal(data, back.ToArray());
+        Assert.Equal(new Protocol.WebReplVersion(1, 24, 1), await client.GetVersionAsync(cts.Token));
+    }
 }

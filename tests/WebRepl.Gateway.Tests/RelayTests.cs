@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using WebRepl.Gateway.Tests.Support;
 using WebRepl.Protocol;
@@ -250,6 +251,71 @@ public sealed class RelayTests
         {
             Assert.True(sent[i].Payload.AsSpan().SequenceEqual(received[i].Payload), $"frame {i}");
             Assert.Equal(sent[i].End, received[i].End);
+        }
+    }
+
+    [Fact]
+    public async Task Put_ClientSendingSlowly_EachFrameReachesTheBoardAtOnce()
+    {
+        // A client whose frames come apart (a browser far away) gets no holding: the board never waits for the
+        // gateway to gather more of the file.
+        using var cts = TestTimeout.Start(30);
+        await using var peer = new ScriptedPeer();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        var received = System.Threading.Channels.Channel.CreateUnbounded<byte[]>();
+        var boardTask = Task.Run(async () =>
+        {
+            await using var board = await peer.AcceptAsync(cts.Token);
+            await LoginAsBoardAsync(board, cts.Token);
+            await ReadBinaryAsync(board, WebReplRequest.Length, cts.Token);
+            await board.SendAsync("WB\0\0"u8.ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+            for (int total = 0; total < 3 * 1024;)
+            {
+                var frame = await board.ReceiveAsync(cts.Token);
+                Assert.Equal(WebSocketFrameType.Binary, frame.Type);
+                total += frame.Payload.Length;
+                await received.Writer.WriteAsync(frame.Payload.ToArray(), cts.Token);
+            }
+        }, cts.Token);
+
+        await using var client = await RawClient.LoginAsync(gateway.Forward(peer.Url), cts.Token);
+        await client.SendAsync(new WebReplRequest(WebReplOperation.PutFile, 3 * 1024, "slow.bin").ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+        Assert.Equal("WB\0\0"u8.ToArray(), await ReadBinaryAsync(client, 4, cts.Token));
+        for (int i = 0; i < 3; i++)
+        {
+            await Task.Delay(20, cts.Token);
+            byte[] chunk = Enumerable.Repeat((byte)(0x41 + i), 1024).ToArray();
+            await client.SendAsync(chunk, WebSocketFrameType.Binary, true, cts.Token);
+            // The board has this frame before the client sends the next one.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+            wait.CancelAfter(TimeSpan.FromSeconds(5));
+            Assert.Equal(chunk, await received.Reader.ReadAsync(wait.Token));
+        }
+
+        await boardTask.WaitAsync(cts.Token);
+    }
+
+    [Fact]
+    public async Task Put_ClientStreamingFast_WholeFileInOrderAndTheStatusComesBack()
+    {
+        // Frames that come close together may be gathered for the board; none may be lost, reordered or held past
+        // the last one (the board answers only once all has come).
+        using var cts = TestTimeout.Start(30);
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await using var client = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        foreach (int size in new[] { 1000, 32 * 1024 - 1, 32 * 1024 + 1, 200 * 1024 + 7 })
+        {
+            byte[] data = RandomNumberGenerator.GetBytes(size);
+            await client.SendAsync(new WebReplRequest(WebReplOperation.PutFile, (uint)size, "fast.bin").ToArray(), WebSocketFrameType.Binary, true, cts.Token);
+            Assert.Equal("WB\0\0"u8.ToArray(), await ReadBinaryAsync(client, 4, cts.Token));
+            for (int offset = 0; offset < size; offset += 1024)
+            {
+                await client.SendAsync(data.AsMemory(offset, Math.Min(1024, size - offset)), WebSocketFrameType.Binary, true, cts.Token);
+            }
+
+            Assert.Equal("WB\0\0"u8.ToArray(), await ReadBinaryAsync(client, 4, cts.Token));
+            Assert.Equal(data, await File.ReadAllBytesAsync(Path.Combine(board.Root, "fast.bin"), cts.Token));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using WebRepl.Transport;
@@ -23,6 +24,13 @@ internal sealed partial class BoardSession
 #pragma warning restore CA1001
 {
     private const int MaxBoardFrame = 65535;
+
+    // A PUT's data from a client that streams fast is written to the board in pieces of this size at least (its last
+    // frame at once): one write, and one wake-up of the board, per piece instead of per frame or two. Only while the
+    // client's frames come closer together than PutHoldGap: from a slower client (a browser far away) every frame
+    // goes on at once, so that the board never waits for the gateway.
+    private const int PutHoldBytes = 32 * 1024;
+    private static readonly long PutHoldGap = Stopwatch.Frequency / 5000; // 0.2 ms
 
     /// <summary>The most terminal input held for all clients while another client's raw REPL is under way.</summary>
     internal const int MaxHeldText = 64 * 1024;
@@ -204,7 +212,7 @@ internal sealed partial class BoardSession
         {
             while (true)
             {
-                if (!client.Connection.HasBufferedFrame)
+                if (!client.Connection.HasBufferedFrame && !client.HoldsPutData)
                 {
                     // About to wait for the network: what this client's burst left in the board's send buffer goes now.
                     await FlushBoardAsync().ConfigureAwait(false);
@@ -221,6 +229,9 @@ internal sealed partial class BoardSession
                 }
 
                 client.CountIn(frame.Payload.Length);
+                long arrived = Stopwatch.GetTimestamp();
+                client.StreamingFast = arrived - client.LastFrameAt < PutHoldGap;
+                client.LastFrameAt = arrived;
                 Touch();
                 if (!await OnClientFrameAsync(client, frame).ConfigureAwait(false))
                 {
@@ -387,6 +398,7 @@ internal sealed partial class BoardSession
     private async ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
     {
         bool flush = !client.Connection.HasBufferedFrame;
+        client.HoldsPutData = false;
         if (client.IsViewer)
         {
             LogViewerInput(_logger, client.Name, payload.Length);
@@ -411,8 +423,12 @@ internal sealed partial class BoardSession
             {
                 _owner = client;
                 _lastOwner = client;
+                bool putData = _transfer.PutRemaining > 0;
                 payload = TakeClientBinary(client, payload);
                 direct = true;
+                // Held only between two data frames of a PUT: never its record (the client waits for the board's
+                // answer to it), never its last frame (the board answers once all has come).
+                client.HoldsPutData = putData && _transfer.PutRemaining > 0 && client.StreamingFast;
                 readAhead = payload.IsEmpty && TakeReadAhead();
                 idleNow = _transfer.IsIdle;
             }
@@ -442,6 +458,12 @@ internal sealed partial class BoardSession
             await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
             try
             {
+                if (client.HoldsPutData && _board is { } board)
+                {
+                    client.HoldsPutData = board.BufferedSendBytes + payload.Length < PutHoldBytes;
+                    flush &= !client.HoldsPutData;
+                }
+
                 return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
             }
             finally

@@ -89,6 +89,15 @@ internal sealed class GatewayClient : IAsyncDisposable
     /// <summary>True once the client was told that its input is held for another client's raw REPL (guarded by the session's lock).</summary>
     public bool ToldInputHeld { get; set; }
 
+    /// <summary>When the client's last frame arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; its receive loop only).</summary>
+    public long LastFrameAt { get; set; }
+
+    /// <summary>True when the client's last frame came right after the one before (its receive loop only).</summary>
+    public bool StreamingFast { get; set; }
+
+    /// <summary>True while PUT data of this client waits in the board's send buffer for more (its receive loop only).</summary>
+    public bool HoldsPutData { get; set; }
+
     /// <summary>The type of the client's fragmented message under way, if any.</summary>
     public WebSocketFrameType? MessageInProgress { get; set; }
 

@@ -252,6 +252,9 @@ public sealed class WebSocketConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>The bytes of frames that sends without flush left in the send buffer (written by the next flush).</summary>
+    public int BufferedSendBytes => Volatile.Read(ref _pendingLength);
+
     /// <summary>Writes the frames that sends without flush left in the send buffer, if any.</summary>
     /// <exception cref="WebReplConnectionException">The connection broke.</exception>
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
