@@ -399,6 +399,7 @@ internal sealed partial class BoardSession
     {
         bool flush = !client.Connection.HasBufferedFrame;
         client.HoldsPutData = false;
+        bool mayHold = false;
         if (client.IsViewer)
         {
             LogViewerInput(_logger, client.Name, payload.Length);
@@ -428,7 +429,7 @@ internal sealed partial class BoardSession
                 direct = true;
                 // Held only between two data frames of a PUT: never its record (the client waits for the board's
                 // answer to it), never its last frame (the board answers once all has come).
-                client.HoldsPutData = putData && _transfer.PutRemaining > 0 && client.StreamingFast;
+                mayHold = putData && _transfer.PutRemaining > 0 && client.StreamingFast;
                 readAhead = payload.IsEmpty && TakeReadAhead();
                 idleNow = _transfer.IsIdle;
             }
@@ -458,11 +459,8 @@ internal sealed partial class BoardSession
             await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
             try
             {
-                if (client.HoldsPutData && _board is { } board)
-                {
-                    client.HoldsPutData = board.BufferedSendBytes + payload.Length < PutHoldBytes;
-                    flush &= !client.HoldsPutData;
-                }
+                client.HoldsPutData = mayHold && _board is { } board && board.BufferedSendBytes + payload.Length < PutHoldBytes;
+                flush &= !client.HoldsPutData;
 
                 return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
             }
