@@ -519,55 +519,64 @@ public sealed class WebSocketConnection : IAsyncDisposable
         bool mask = _role == WebSocketRole.Client;
         int lengthBytes = payload.Length < 126 ? 0 : payload.Length <= 0xffff ? 2 : 8;
         int headerLength = 2 + lengthBytes + (mask ? 4 : 0);
-        byte[] frame = ArrayPool<byte>.Shared.Rent(headerLength + payload.Length);
+        int frameLength = headerLength + payload.Length;
+        // Into the send buffer, behind the frames already waiting there (written when a send flushes), unless
+        // the frame is larger than the buffer; built in place either way.
+        bool buffered = !_splitWrites && (!flush || _pendingLength > 0) && frameLength <= PendingCapacity;
+        byte[]? frame = null;
         try
         {
-            frame[0] = (byte)((fin ? 0x80 : 0) | opcode);
+            if (!_splitWrites && _pendingLength > 0 && (!buffered || _pendingLength + frameLength > PendingCapacity))
+            {
+                await WritePendingAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            Span<byte> target;
+            if (buffered)
+            {
+                _pending ??= ArrayPool<byte>.Shared.Rent(PendingCapacity);
+                target = _pending.AsSpan(_pendingLength, frameLength);
+            }
+            else
+            {
+                frame = ArrayPool<byte>.Shared.Rent(frameLength);
+                target = frame.AsSpan(0, frameLength);
+            }
+
+            target[0] = (byte)((fin ? 0x80 : 0) | opcode);
             byte maskBit = mask ? (byte)0x80 : (byte)0;
             switch (lengthBytes)
             {
                 case 0:
-                    frame[1] = (byte)(maskBit | payload.Length);
+                    target[1] = (byte)(maskBit | payload.Length);
                     break;
                 case 2:
-                    frame[1] = (byte)(maskBit | 126);
-                    BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(2), (ushort)payload.Length);
+                    target[1] = (byte)(maskBit | 126);
+                    BinaryPrimitives.WriteUInt16BigEndian(target[2..], (ushort)payload.Length);
                     break;
                 default:
-                    frame[1] = (byte)(maskBit | 127);
-                    BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(2), (ulong)payload.Length);
+                    target[1] = (byte)(maskBit | 127);
+                    BinaryPrimitives.WriteUInt64BigEndian(target[2..], (ulong)payload.Length);
                     break;
             }
 
-            payload.Span.CopyTo(frame.AsSpan(headerLength));
+            payload.Span.CopyTo(target[headerLength..]);
             if (mask)
             {
                 uint key = (uint)Random.Shared.Next() ^ ((uint)Random.Shared.Next() << 1);
-                BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(headerLength - 4), key);
-                ApplyMask(frame.AsSpan(headerLength, payload.Length), key);
+                BinaryPrimitives.WriteUInt32LittleEndian(target[(headerLength - 4)..], key);
+                ApplyMask(target[headerLength..], key);
             }
 
-            int frameLength = headerLength + payload.Length;
-            if (!_splitWrites && (!flush || _pendingLength > 0))
+            if (buffered)
             {
-                // Into the send buffer, behind the frames already waiting there; written when a send flushes.
-                if (_pendingLength + frameLength > PendingCapacity)
+                Volatile.Write(ref _pendingLength, _pendingLength + frameLength);
+                if (flush)
                 {
                     await WritePendingAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                if (frameLength <= PendingCapacity)
-                {
-                    _pending ??= ArrayPool<byte>.Shared.Rent(PendingCapacity);
-                    frame.AsSpan(0, frameLength).CopyTo(_pending.AsSpan(_pendingLength));
-                    Volatile.Write(ref _pendingLength, _pendingLength + frameLength);
-                    if (flush)
-                    {
-                        await WritePendingAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    return;
-                }
+                return;
             }
 
             if (_splitWrites)
@@ -581,7 +590,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
             }
             else
             {
-                await _stream.WriteAsync(frame.AsMemory(0, headerLength + payload.Length), cancellationToken).ConfigureAwait(false);
+                await _stream.WriteAsync(frame.AsMemory(0, frameLength), cancellationToken).ConfigureAwait(false);
             }
 
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -592,7 +601,10 @@ public sealed class WebSocketConnection : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(frame);
+            if (frame is not null)
+            {
+                ArrayPool<byte>.Shared.Return(frame);
+            }
         }
     }
 
