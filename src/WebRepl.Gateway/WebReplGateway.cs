@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -92,6 +93,12 @@ public sealed partial class WebReplGateway : IAsyncDisposable
     /// <summary>The board sessions now.</summary>
     public IReadOnlyList<SessionInfo> Sessions => _sessions.Describe();
 
+    /// <summary>
+    /// The environment variable that chooses the listeners' transport: unset, the gateway's own (reads of up to
+    /// 64 KiB); <c>kestrel</c>, Kestrel's socket transport (4 KiB reads), should ours ever misbehave.
+    /// </summary>
+    public const string TransportVariable = "WEBREPL_GATEWAY_TRANSPORT";
+
     /// <summary>The runtime's switch that runs socket completions on the thread that polls the sockets.</summary>
     private const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
@@ -153,12 +160,10 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         // A library: the program that hosts the gateway owns Ctrl-C and SIGTERM, not ASP.NET Core's console lifetime.
         builder.Services.AddSingleton<IHostLifetime, HostedByCaller>();
 
-        builder.WebHost.UseSockets(sockets =>
-        {
-            // The pair the runtime documents: Kestrel's continuations inline where the socket completions are inline
-            // (see TuneProcessForRelay). The gateway's work per frame is short and never blocks.
-            sockets.UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
-        });
+        // The pair the runtime documents: Kestrel's continuations inline where the socket completions are inline
+        // (see TuneProcessForRelay). The gateway's work per frame is short and never blocks.
+        bool inline = Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -178,6 +183,13 @@ public sealed partial class WebReplGateway : IAsyncDisposable
                 });
             }
         });
+
+        if (!string.Equals(Environment.GetEnvironmentVariable(TransportVariable), "kestrel", StringComparison.OrdinalIgnoreCase))
+        {
+            // Our transport for the TCP listeners (RelayTransport.cs: reads of up to 64 KiB where Kestrel's take 4 KiB).
+            builder.Services.RemoveAll<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>();
+            builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(new RelayTransportFactory(inline));
+        }
 
         var app = builder.Build();
         var sessions = new SessionRegistry(options, logger);

@@ -37,14 +37,18 @@ public sealed class CommandTests
         Assert.Contains("Stopping the gateway", process.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task GatewayProcess_TunedForRelaying_PutAndGetFromTwoClientsUnchanged()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("kestrel")]
+    public async Task GatewayProcess_TunedForRelaying_PutAndGetFromTwoClientsUnchanged(string? transport)
     {
-        // `webrepl gateway` runs socket and Kestrel continuations on the polling threads and holds a fast PUT's data
-        // for the board: a file put by one client and fetched by another through such a process, byte for byte.
+        // `webrepl gateway` runs socket and Kestrel continuations on the polling threads, reads clients' sockets with
+        // its own transport (or Kestrel's, when told) and holds a fast PUT's data for the board: a file put by one
+        // client and fetched by another through such a process, byte for byte.
         using var cts = TestTimeout.Start(60);
         await using var board = TestBoard.Start();
-        await using var process = await GatewayProcess.StartAsync(["--port", "0"], cts.Token);
+        await using var process = await GatewayProcess.StartAsync(
+            ["--port", "0"], cts.Token, transport is null ? null : new Dictionary<string, string> { [WebReplGateway.TransportVariable] = transport });
         string target = $"{process.Url}/{board.Url}";
         byte[] data = System.Security.Cryptography.RandomNumberGenerator.GetBytes((1 << 20) + 123);
 

@@ -32,9 +32,15 @@ internal sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the gateway and reads its banner.</summary>
-    public static async Task<GatewayProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    public static async Task<GatewayProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var gateway = new GatewayProcess(Process.Start(StartInfo(args))!);
+        var start = StartInfo(args);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var gateway = new GatewayProcess(Process.Start(start)!);
         gateway.Process.ErrorDataReceived += (_, e) =>
         {
             lock (gateway._stderr)
