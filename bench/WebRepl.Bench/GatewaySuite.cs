@@ -44,7 +44,10 @@ internal static class GatewaySuite
         int echoSamples = quick ? 200 : 2000;
         int echoWarmup = quick ? 50 : 300;
         int transferBytes = quick ? 256 * Ki : Mi;
-        int transferReps = quick ? 3 : 11;
+        // A PUT of 1 MiB on loopback takes under 10 ms, a GET a quarter of a second: PUTs repeat more often, so
+        // that their median is as steady as the GETs'.
+        int putReps = quick ? 5 : 41;
+        int getReps = quick ? 3 : 11;
         int sessions = quick ? 100 : 1000;
 
         string root = Directory.CreateTempSubdirectory("webrepl-bench-gateway-").FullName;
@@ -76,12 +79,12 @@ internal static class GatewaySuite
             // The gateway as users run it (`webrepl gateway`, a process of its own) and in this process (sharing its
             // thread pool with the client and the board): both against direct, alternating.
             (string Name, string Base, Func<TimeSpan>? Cpu)[] gateways = [("gateway process", process.WebSocketBase, () => process.CpuTime), ("gateway in-process", gateway.WebSocketUrls[0], null)];
-            var transfers = await TransfersAsync("loopback board", root, gateways, TimeSpan.Zero, transferBytes, transferReps, cancellationToken);
+            var transfers = await TransfersAsync("loopback board", root, gateways, TimeSpan.Zero, transferBytes, putReps, getReps, cancellationToken);
 
             // A board at network distance: it sleeps per chunk (WebReplServer's TransferChunkDelay of 1 ms, which
             // the kernel's timer rounds up to its tick), as a board over Wi-Fi (a round trip of milliseconds) or an
             // ESP8266 (20 ms per chunk) takes at least that; there the gateway's cost per round trip is a small share.
-            transfers.AddRange(await TransfersAsync("board sleeping per chunk (TransferChunkDelay 1 ms)", root, gateways[..1], TimeSpan.FromMilliseconds(1), 64 * Ki, quick ? 2 : 5, cancellationToken));
+            transfers.AddRange(await TransfersAsync("board sleeping per chunk (TransferChunkDelay 1 ms)", root, gateways[..1], TimeSpan.FromMilliseconds(1), 64 * Ki, quick ? 2 : 5, quick ? 2 : 5, cancellationToken));
 
             Log.Progress($"[gateway] {sessions} idle sessions through a gateway process");
             var memory = await SessionsHeldAsync(sessions, root, cancellationToken);
@@ -98,7 +101,7 @@ internal static class GatewaySuite
     /// directly, the others through the gateways; the same transfers on each, alternating.
     /// </summary>
     private static async Task<List<TransferResult>> TransfersAsync(
-        string board, string root, (string Name, string Base, Func<TimeSpan>? Cpu)[] gateways, TimeSpan chunkDelay, int bytes, int reps, CancellationToken cancellationToken)
+        string board, string root, (string Name, string Base, Func<TimeSpan>? Cpu)[] gateways, TimeSpan chunkDelay, int bytes, int putReps, int getReps, CancellationToken cancellationToken)
     {
         var boards = new List<WebReplServer>();
         for (int b = 0; b <= gateways.Length; b++)
@@ -130,11 +133,11 @@ internal static class GatewaySuite
                 clients[p] = await LibraryBenchClient.ConnectAsync(paths[p].Url, Password, true, cancellationToken);
             }
 
-            Log.Progress($"[gateway] PUT and GET {Fmt.Size(bytes)} × {reps}, {board}: {string.Join(", ", paths.Select(p => p.Name))}, alternating");
-            for (int i = 0; i < reps + 1; i++)
+            Log.Progress($"[gateway] PUT {Fmt.Size(bytes)} × {putReps} and GET × {getReps}, {board}: {string.Join(", ", paths.Select(p => p.Name))}, alternating");
+            for (int i = 0; i < Math.Max(putReps, getReps) + 1; i++)
             {
                 int[] order = [.. Enumerable.Range(0, paths.Length).Select(k => (k + i) % paths.Length)];
-                foreach (int p in order)
+                foreach (int p in i <= putReps ? order : [])
                 {
                     var (own, other) = CpuNow(paths[p].Cpu);
                     long start = Stopwatch.GetTimestamp();
@@ -158,7 +161,7 @@ internal static class GatewaySuite
                     }
                 }
 
-                foreach (int p in order)
+                foreach (int p in i <= getReps ? order : [])
                 {
                     var (own, other) = CpuNow(paths[p].Cpu);
                     long start = Stopwatch.GetTimestamp();
@@ -199,8 +202,9 @@ internal static class GatewaySuite
         var results = new List<TransferResult>();
         for (int p = 0; p < paths.Length; p++)
         {
-            double mib = (double)bytes * reps / Mi;
-            results.Add(new TransferResult(board, paths[p].Name, bytes, new Stats(put[p]), new Stats(get[p]), [.. cpu[p].Select(ms => ms / mib)], paths[p].Cpu is not null));
+            double putMib = (double)bytes * putReps / Mi;
+            double getMib = (double)bytes * getReps / Mi;
+            results.Add(new TransferResult(board, paths[p].Name, bytes, new Stats(put[p]), new Stats(get[p]), [.. cpu[p].Select((ms, k) => ms / (k < 2 ? putMib : getMib))], paths[p].Cpu is not null));
         }
 
         return results;
@@ -433,13 +437,13 @@ internal static class GatewaySuite
         Console.WriteLine();
         Console.WriteLine("### File transfer (WebReplClient; medians; GET is one round trip per 256-byte chunk, PUT sends 1 KiB frames)");
         Console.WriteLine();
-        Console.WriteLine("| Board | Path | Size × reps | PUT | GET | GET per chunk (ms) | PUT / direct | GET / direct |");
+        Console.WriteLine("| Board | Path | Size × reps (PUT, GET) | PUT | GET | GET per chunk (ms) | PUT / direct | GET / direct |");
         Console.WriteLine("|---|---|---|---:|---:|---:|---:|---:|");
         foreach (var t in transfers)
         {
             var direct = transfers.First(d => d.Board == t.Board && d.Path == "direct");
             string Share(double value, double reference) => t.Path == "direct" ? string.Empty : (value / reference).ToString("P0", CultureInfo.InvariantCulture);
-            Console.WriteLine($"| {t.Board} | {t.Path} | {Fmt.Size(t.Bytes)} × {t.Put.Count} | {Fmt.Rate(t.Put.Median)} | {Fmt.Rate(t.Get.Median)} | {Fmt.Ms(t.Bytes / t.Get.Median * 1000 / ((t.Bytes / 256) + 1))} | {Share(t.Put.Median, direct.Put.Median)} | {Share(t.Get.Median, direct.Get.Median)} |");
+            Console.WriteLine($"| {t.Board} | {t.Path} | {Fmt.Size(t.Bytes)} × {t.Put.Count}, {t.Get.Count} | {Fmt.Rate(t.Put.Median)} | {Fmt.Rate(t.Get.Median)} | {Fmt.Ms(t.Bytes / t.Get.Median * 1000 / ((t.Bytes / 256) + 1))} | {Share(t.Put.Median, direct.Put.Median)} | {Share(t.Get.Median, direct.Get.Median)} |");
         }
         Console.WriteLine();
         Console.WriteLine("CPU time per MiB transferred (means over the repetitions): the benchmark's process holds the client and the board (and the in-process gateway); the gateway process's own is shown apart.");
