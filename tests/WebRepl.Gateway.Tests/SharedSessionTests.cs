@@ -49,6 +49,37 @@ public sealed class SharedSessionTests
     }
 
     [Fact]
+    public async Task Joiner_GetsWhatTheBoardPrintsRightAfterItsWelcome()
+    {
+        // A joiner may act as soon as it reads "WebREPL connected" (another client, or the board, may too): what
+        // the board prints from then on is the joiner's. The gateway once made it a receiver only after that answer
+        // had gone out, so output that came quickly (two test suites at once on two cores) was lost to it. A race:
+        // many joins, each followed at once by the board's output.
+        using var cts = TestTimeout.Start(60);
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        await using var opener = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+        for (int i = 0; i < 100; i++)
+        {
+            await using var joiner = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+            string marker = $"after welcome {i}\r\n";
+            await board.Console.PrintAsync(Encoding.ASCII.GetBytes(marker), cts.Token);
+            await opener.ReadTextUntilAsync(marker, cts.Token); // the gateway has sent it to its receivers
+
+            using var quick = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+            quick.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                await joiner.ReadTextUntilAsync(marker, quick.Token);
+            }
+            catch (OperationCanceledException) when (!cts.IsCancellationRequested)
+            {
+                Assert.Fail($"Join {i}: the board's output right after the joiner's welcome never reached it.");
+            }
+        }
+    }
+
+    [Fact]
     public async Task RawRepl_OthersInputHeldUntilCtrlB_CtrlCGoesAtOnce_HeldClientTold()
     {
         using var cts = TestTimeout.Start();

@@ -121,6 +121,45 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task Abort_WhileTheReceiveLoopWaits_InputCompletesWithTheReason_NeverAsANormalEnd()
+    {
+        // The abort shuts the socket down before it disposes of it: a receive that wakes in between reads 0 bytes,
+        // which once completed Kestrel's input as if the peer had finished sending. A race: many connections.
+        using var cts = TestTimeout.Start(60);
+        var listener = await new RelayTransportFactory(inline: false).BindAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        await using (listener)
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await peer.ConnectAsync(listener.EndPoint, cts.Token);
+                var connection = await listener.AcceptAsync(cts.Token);
+                Assert.NotNull(connection);
+                await using (connection)
+                {
+                    // One byte through first: the receive loop is running and waits for more when the abort comes.
+                    await peer.SendAsync(new byte[] { 42 }, SocketFlags.None, cts.Token);
+                    var first = await connection.Transport.Input.ReadAsync(cts.Token);
+                    connection.Transport.Input.AdvanceTo(first.Buffer.End);
+
+                    var reason = new ConnectionAbortedException($"test abort {i}");
+                    connection.Abort(reason);
+                    var thrown = await Assert.ThrowsAsync<ConnectionAbortedException>(async () =>
+                    {
+                        while (true)
+                        {
+                            var result = await connection.Transport.Input.ReadAsync(cts.Token);
+                            connection.Transport.Input.AdvanceTo(result.Buffer.End);
+                            Assert.False(result.IsCompleted, $"connection {i}: an abort must not look like the peer's normal end");
+                        }
+                    });
+                    Assert.Same(reason, thrown);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task PortInUse_BindFailsWithAddressInUse()
     {
         using var cts = TestTimeout.Start();

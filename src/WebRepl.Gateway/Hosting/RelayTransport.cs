@@ -231,7 +231,9 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
         }
         finally
         {
-            await writer.CompleteAsync(error).ConfigureAwait(false);
+            // Aborted: Kestrel gets the reason however the loop ended (the abort's shutdown may also have ended a
+            // pending receive with 0 bytes, which is no end of the peer's data), as with Kestrel's own transport.
+            await writer.CompleteAsync(Volatile.Read(ref _aborted) ?? error).ConfigureAwait(false);
             // Kestrel's callbacks on ConnectionClosed must not run on this loop.
             ThreadPool.UnsafeQueueUserWorkItem(static s => ((RelayConnection)s!).FireClosed(), this, preferLocal: false);
         }
@@ -283,6 +285,8 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
         {
             await reader.CompleteAsync(error).ConfigureAwait(false);
             Close();
+            // A receive loop paused because Kestrel does not read its input (1 MiB waiting) ends now as well.
+            _input.Writer.CancelPendingFlush();
         }
     }
 

@@ -69,6 +69,11 @@ internal sealed partial class BoardSession
     private readonly List<GatewayClient> _waiting = [];
     private readonly SemaphoreSlim _boardWrite = new(1, 1);
     private readonly SemaphoreSlim _pump = new(1, 1);
+
+    // Held while the board's text goes out to the receivers, while a joiner is let in and told "WebREPL connected"
+    // (a joiner gets everything the board prints after that answer, on which it may act at once, and nothing before
+    // it), and while the gateway tells a receiver something itself (one text stream per client, in order).
+    private readonly SemaphoreSlim _broadcast = new(1, 1);
     private readonly TransferTracker _transfer = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -566,7 +571,7 @@ internal sealed partial class BoardSession
 
         if (written && notice is not null)
         {
-            written = await client.SendAsync(notice, WebSocketFrameType.Text).ConfigureAwait(false);
+            written = await TellAsync(client, notice).ConfigureAwait(false);
         }
 
         if (drain)
@@ -575,6 +580,31 @@ internal sealed partial class BoardSession
         }
 
         return written;
+    }
+
+    /// <summary>
+    /// The gateway's own text to a receiver: between two of the board's frames, never at the same time as one (a
+    /// browser's UTF-8 sanitizer follows one stream). False when the client is gone.
+    /// </summary>
+    private async ValueTask<bool> TellAsync(GatewayClient client, byte[] text)
+    {
+        try
+        {
+            await _broadcast.WaitAsync(client.Stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
+        try
+        {
+            return await client.SendAsync(text, WebSocketFrameType.Text).ConfigureAwait(false);
+        }
+        finally
+        {
+            _broadcast.Release();
+        }
     }
 
     /// <summary>
@@ -944,17 +974,28 @@ internal sealed partial class BoardSession
             return false;
         }
 
-        if (!await client.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
-        {
-            return false;
-        }
-
+        // A receiver before the answer is on its way: the board's output that follows the answer (the board may print
+        // at once, or another client makes it print as soon as this one is in) reaches it. Not after: the answer could
+        // reach the client first, and what the board prints meanwhile would be missed.
         int count;
-        lock (_gate)
+        await _broadcast.WaitAsync(client.Stopping).ConfigureAwait(false);
+        try
         {
-            client.State = ClientState.Authenticated;
-            count = _clients.Count;
-            RefreshReceivers();
+            lock (_gate)
+            {
+                client.State = ClientState.Authenticated;
+                count = _clients.Count;
+                RefreshReceivers();
+            }
+
+            if (!await client.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
+            {
+                return false;
+            }
+        }
+        finally
+        {
+            _broadcast.Release();
         }
 
         LogJoined(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, count, client.IsViewer);
@@ -1267,6 +1308,19 @@ internal sealed partial class BoardSession
     }
 
     private async Task OnBoardTextAsync(WebSocketFrame frame)
+    {
+        await _broadcast.WaitAsync(_stop.Token).ConfigureAwait(false);
+        try
+        {
+            await BroadcastTextAsync(frame).ConfigureAwait(false);
+        }
+        finally
+        {
+            _broadcast.Release();
+        }
+    }
+
+    private async Task BroadcastTextAsync(WebSocketFrame frame)
     {
         GatewayClient[] receivers;
         bool loggedIn = false;
