@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -34,6 +35,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     private ReadOnlyMemory<byte> _binaryPending;
     private string _closeDescription = "the connection is closed";
     private bool _closedWithStatus;
+    private bool _turnedAway;
     private int _disposed;
 
     private WebReplClient(WebSocketConnection connection, WebReplTarget target, WebReplClientOptions options)
@@ -84,18 +86,32 @@ public sealed partial class WebReplClient : IAsyncDisposable
     public static async Task<WebReplClient> ConnectAndLoginAsync(WebReplTarget target, string password, WebReplClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ValidatePassword(password);
-        var client = await ConnectAsync(target, options, cancellationToken).ConfigureAwait(false);
-        try
+        options ??= WebReplClientOptions.Default;
+        long deadline = Stopwatch.GetTimestamp() + (long)(options.BusyRetryWindow.TotalSeconds * Stopwatch.Frequency);
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
         {
-            await client.LoginAsync(password, cancellationToken).ConfigureAwait(false);
-            return client;
-        }
-        catch
-        {
-            await client.DisposeAsync().ConfigureAwait(false);
-            throw;
+            var client = await ConnectAsync(target, options, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await client.LoginAsync(password, cancellationToken).ConfigureAwait(false);
+                return client;
+            }
+            catch (WebReplConnectionException) when (client._turnedAway && Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency) < deadline)
+            {
+                // Turned away: the board may still be ending the last session (its client just left, or it reset).
+                await client.DisposeAsync().ConfigureAwait(false);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay *= 2;
+            }
+            catch
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
         }
     }
+
 
     /// <summary>Checks a password before anything is sent.</summary>
     /// <exception cref="WebReplAuthenticationException">Too long, or it contains a line end.</exception>
@@ -138,11 +154,14 @@ public sealed partial class WebReplClient : IAsyncDisposable
         catch (WebReplConnectionException ex)
         {
             // A board closes without a reason; a gateway gives one (a refused origin or target): pass it on.
+            if (_closedWithStatus)
+            {
+                throw new WebReplConnectionException($"{Target}: {_closeDescription}.", ex);
+            }
+
+            _turnedAway = true; // closed before asking for the password: another client has the board
             throw new WebReplConnectionException(
-                _closedWithStatus
-                    ? $"{Target}: {_closeDescription}."
-                    : $"{Target} closed the connection before asking for the password. Another WebREPL client is probably connected: a board accepts one at a time.",
-                ex);
+                $"{Target} closed the connection before asking for the password. Another WebREPL client is probably connected: a board accepts one at a time.", ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -19,6 +19,14 @@ public sealed record WebReplClientOptions
     /// </summary>
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long <c>ConnectAndLoginAsync</c> keeps trying when the board closes the connection before asking for the
+    /// password, which is how a board turns away a second client. A board ends a session a moment after its client
+    /// leaves or after a soft reset, so a command run right after another one may find it still taken; it tries again
+    /// after 50 ms, then 100, 200, ... within this time. Zero: no second try.
+    /// </summary>
+    public TimeSpan BusyRetryWindow { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Acknowledge received data at once (Linux TCP_QUICKACK), so frames the board writes in two parts do not wait for a delayed ACK.</summary>
     public bool ImmediateAck { get; init; } = true;
 

@@ -686,6 +686,45 @@ public sealed class WebReplClientTests
         Assert.Equal(">>> ", await ReadOutputAsync(next, 4, cts.Token));
     }
 
+    [Fact]
+    public async Task ConnectAndLoginAsync_BoardStillTakenForAMoment_TriesAgainAndLogsIn()
+    {
+        // `webrepl reset` then `webrepl exec` at once: the board ends the first session a moment after its client
+        // left, and turns the next one away meanwhile. Here the first client leaves 150 ms after the second began.
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start();
+        var first = await server.ConnectAndLoginAsync(cts.Token);
+        var leave = Task.Run(async () =>
+        {
+            await Task.Delay(150, cts.Token);
+            await first.DisposeAsync();
+        }, cts.Token);
+
+        await using var next = await server.ConnectAndLoginAsync(cts.Token);
+        await leave;
+        Assert.NotEmpty(server.Console.Notices); // it was turned away at least once
+        await next.SendInputAsync("y", cts.Token);
+        Assert.EndsWith("y", await ReadOutputUntilAsync(next, "y", cts.Token), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConnectAndLoginAsync_BoardTakenThroughout_GivesUpAfterTheRetryWindow_FirstSessionGoesOn()
+    {
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start();
+        await using var first = await server.ConnectAndLoginAsync(cts.Token);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<WebReplConnectionException>(() =>
+            server.ConnectAndLoginAsync(cts.Token, new WebReplClientOptions { BusyRetryWindow = TimeSpan.FromMilliseconds(400) }));
+
+        Assert.Contains("Another WebREPL client", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(started.Elapsed, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(5)); // 50 + 100 ms of waits at least
+        Assert.InRange(server.Console.Notices.Count, 2, 4); // tried again, not forever
+        await first.SendInputAsync("x", cts.Token);
+        Assert.EndsWith("x", await ReadOutputUntilAsync(first, "x", cts.Token), StringComparison.Ordinal);
+    }
+
     // ---- Timeouts ----
 
     [Fact]
