@@ -87,7 +87,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     {
         ValidatePassword(password);
         options ??= WebReplClientOptions.Default;
-        long deadline = Stopwatch.GetTimestamp() + (long)(options.BusyRetryWindow.TotalSeconds * Stopwatch.Frequency);
+        long started = Stopwatch.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(50);
         while (true)
         {
@@ -97,7 +97,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
                 await client.LoginAsync(password, cancellationToken).ConfigureAwait(false);
                 return client;
             }
-            catch (WebReplConnectionException) when (client._turnedAway && Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency) < deadline)
+            catch (WebReplConnectionException) when (client._turnedAway && Stopwatch.GetElapsedTime(started) + delay < options.BusyRetryWindow)
             {
                 // Turned away: the board may still be ending the last session (its client just left, or it reset).
                 await client.DisposeAsync().ConfigureAwait(false);
@@ -111,7 +111,6 @@ public sealed partial class WebReplClient : IAsyncDisposable
             }
         }
     }
-
 
     /// <summary>Checks a password before anything is sent.</summary>
     /// <exception cref="WebReplAuthenticationException">Too long, or it contains a line end.</exception>

@@ -226,8 +226,7 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // Closed here: aborted (the reason goes to Kestrel) or after the last send (a normal end).
-            error = _aborted;
+            // Closed here: aborted (the reason goes to Kestrel below) or after the last send (a normal end).
         }
         finally
         {
@@ -255,19 +254,9 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
                 }
 
                 var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
+                foreach (var segment in buffer)
                 {
-                    if (buffer.IsSingleSegment)
-                    {
-                        await SendAllAsync(buffer.First).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        foreach (var segment in buffer)
-                        {
-                            await SendAllAsync(segment).ConfigureAwait(false);
-                        }
-                    }
+                    await SendAllAsync(segment).ConfigureAwait(false);
                 }
 
                 reader.AdvanceTo(buffer.End);
