@@ -78,7 +78,7 @@ internal static class GatewaySuite
 
             // The gateway as users run it (`webrepl gateway`, a process of its own) and in this process (sharing its
             // thread pool with the client and the board): both against direct, alternating.
-            (string Name, string Base, Func<TimeSpan>? Cpu)[] gateways = [("gateway process", process.WebSocketBase, () => process.CpuTime), ("gateway in-process", gateway.WebSocketUrls[0], null)];
+            (string Name, string Base, Func<(TimeSpan Cpu, TimeSpan Waited)>? Cpu)[] gateways = [("gateway process", process.WebSocketBase, () => (process.CpuTime, process.RunQueueWait)), ("gateway in-process", gateway.WebSocketUrls[0], null)];
             var transfers = await TransfersAsync("loopback board", root, gateways, TimeSpan.Zero, transferBytes, putReps, getReps, cancellationToken);
 
             // A board at network distance: it sleeps per chunk (WebReplServer's TransferChunkDelay of 1 ms, which
@@ -101,7 +101,7 @@ internal static class GatewaySuite
     /// directly, the others through the gateways; the same transfers on each, alternating.
     /// </summary>
     private static async Task<List<TransferResult>> TransfersAsync(
-        string board, string root, (string Name, string Base, Func<TimeSpan>? Cpu)[] gateways, TimeSpan chunkDelay, int bytes, int putReps, int getReps, CancellationToken cancellationToken)
+        string board, string root, (string Name, string Base, Func<(TimeSpan Cpu, TimeSpan Waited)>? Cpu)[] gateways, TimeSpan chunkDelay, int bytes, int putReps, int getReps, CancellationToken cancellationToken)
     {
         var boards = new List<WebReplServer>();
         for (int b = 0; b <= gateways.Length; b++)
@@ -109,16 +109,18 @@ internal static class GatewaySuite
             boards.Add(StartBoard(root, chunkDelay));
         }
 
-        (string Name, string Url, Func<TimeSpan>? Cpu)[] paths =
+        (string Name, string Url, Func<(TimeSpan Cpu, TimeSpan Waited)>? Cpu)[] paths =
         [
             ("direct", $"ws://127.0.0.1:{boards[0].LocalEndPoint.Port}", null),
             .. gateways.Select((g, i) => (g.Name, $"{g.Base}/ws://127.0.0.1:{boards[i + 1].LocalEndPoint.Port}", g.Cpu)),
         ];
         // CPU time per repetition: this process (client and board, and the gateway when it runs in here) and the
         // gateway process when the path goes through it. More stable than rates on a shared machine.
-        var cpu = paths.Select(_ => new double[4]).ToArray(); // put: this, gateway; get: this, gateway (ms)
+        // put: this, gateway; get: this, gateway; put, get: the gateway process's threads waiting for a CPU (ms)
+        var cpu = paths.Select(_ => new double[6]).ToArray();
         byte[] data = new byte[bytes];
         new Random(7).NextBytes(data);
+        byte[] check = new byte[bytes + 1];
         string getName = $"get-{bytes}.bin";
         await File.WriteAllBytesAsync(Path.Combine(root, getName), data, cancellationToken);
         // The paths share the machine with whatever else runs on it: their repetitions alternate (each rep starts
@@ -152,18 +154,19 @@ internal static class GatewaySuite
                 int[] order = [.. Enumerable.Range(0, paths.Length).Select(k => (k + i) % paths.Length)];
                 foreach (int p in i <= putReps ? order : [])
                 {
-                    var (own, other) = CpuNow(paths[p].Cpu);
+                    var (own, other, waited) = CpuNow(paths[p].Cpu);
                     long start = Stopwatch.GetTimestamp();
                     await clients[p].PutAsync(data, $"put-{paths[p].Name}.bin", cancellationToken);
                     double putMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
                     if (i > 0)
                     {
-                        var (ownAfter, otherAfter) = CpuNow(paths[p].Cpu);
+                        var (ownAfter, otherAfter, waitedAfter) = CpuNow(paths[p].Cpu);
                         cpu[p][0] += (ownAfter - own).TotalMilliseconds;
                         cpu[p][1] += (otherAfter - other).TotalMilliseconds;
+                        cpu[p][4] += (waitedAfter - waited).TotalMilliseconds;
                     }
 
-                    if (!(await File.ReadAllBytesAsync(Path.Combine(root, $"put-{paths[p].Name}.bin"), cancellationToken)).AsSpan().SequenceEqual(data))
+                    if (!await SameAsync(Path.Combine(root, $"put-{paths[p].Name}.bin"), data, check, cancellationToken))
                     {
                         throw new InvalidOperationException($"A PUT through '{paths[p].Name}' changed the data.");
                     }
@@ -176,15 +179,16 @@ internal static class GatewaySuite
 
                 foreach (int p in i <= getReps ? order : [])
                 {
-                    var (own, other) = CpuNow(paths[p].Cpu);
+                    var (own, other, waited) = CpuNow(paths[p].Cpu);
                     long start = Stopwatch.GetTimestamp();
                     byte[] back = await clients[p].GetAsync(getName, data.Length, null, cancellationToken);
                     double getMs = Fmt.Milliseconds(start, Stopwatch.GetTimestamp());
                     if (i > 0)
                     {
-                        var (ownAfter, otherAfter) = CpuNow(paths[p].Cpu);
+                        var (ownAfter, otherAfter, waitedAfter) = CpuNow(paths[p].Cpu);
                         cpu[p][2] += (ownAfter - own).TotalMilliseconds;
                         cpu[p][3] += (otherAfter - other).TotalMilliseconds;
+                        cpu[p][5] += (waitedAfter - waited).TotalMilliseconds;
                     }
 
                     if (!back.AsSpan().SequenceEqual(data))
@@ -217,10 +221,32 @@ internal static class GatewaySuite
         {
             double putMib = (double)bytes * putReps / Mi;
             double getMib = (double)bytes * getReps / Mi;
-            results.Add(new TransferResult(board, paths[p].Name, bytes, new Stats(put[p]), new Stats(get[p]), [.. cpu[p].Select((ms, k) => ms / (k < 2 ? putMib : getMib))], paths[p].Cpu is not null));
+            results.Add(new TransferResult(board, paths[p].Name, bytes, new Stats(put[p]), new Stats(get[p]), [.. cpu[p].Select((ms, k) => ms / (k is < 2 or 4 ? putMib : getMib))], paths[p].Cpu is not null));
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Whether the file holds exactly <paramref name="expected"/>, read into <paramref name="buffer"/> (one more byte
+    /// than expected). A new 1 MiB array per check lands on the large-object heap, and its background collections
+    /// ran during the next transfers (a tenth of this process's CPU samples in a profile).
+    /// </summary>
+    private static async Task<bool> SameAsync(string path, byte[] expected, byte[] buffer, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
+        int filled = 0;
+        int read;
+        while ((read = await file.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
+        {
+            filled += read;
+            if (filled == buffer.Length)
+            {
+                break;
+            }
+        }
+
+        return buffer.AsSpan(0, filled).SequenceEqual(expected);
     }
 
     private static WebReplServer StartBoard(string root, TimeSpan chunkDelay = default)
@@ -331,6 +357,39 @@ internal static class GatewaySuite
             {
                 _host.Refresh();
                 return _host.TotalProcessorTime;
+            }
+        }
+
+        /// <summary>
+        /// How long the process's threads were ready to run but waited for a CPU, summed over its threads (Linux
+        /// schedstat, nanoseconds; zero where there is none). A thread that ended drops out of the sum, so only
+        /// differences over a span in which the gateway keeps its threads mean anything.
+        /// </summary>
+        public TimeSpan RunQueueWait
+        {
+            get
+            {
+                long total = 0;
+                try
+                {
+                    foreach (string task in Directory.EnumerateDirectories($"/proc/{_host.Id}/task"))
+                    {
+                        try
+                        {
+                            total += long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[1], CultureInfo.InvariantCulture);
+                        }
+                        catch (IOException)
+                        {
+                            // the thread ended meanwhile
+                        }
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return TimeSpan.Zero;
+                }
+
+                return TimeSpan.FromTicks(total / 100);
             }
         }
 
@@ -459,14 +518,14 @@ internal static class GatewaySuite
             Console.WriteLine($"| {t.Board} | {t.Path} | {Fmt.Size(t.Bytes)} × {t.Put.Count}, {t.Get.Count} | {Fmt.Rate(t.Put.Median)} | {Fmt.Rate(t.Get.Median)} | {Fmt.Ms(t.Bytes / t.Get.Median * 1000 / ((t.Bytes / 256) + 1))} | {Share(t.Put.Median, direct.Put.Median)} | {Share(t.Get.Median, direct.Get.Median)} |");
         }
         Console.WriteLine();
-        Console.WriteLine("CPU time per MiB transferred (means over the repetitions): the benchmark's process holds the client and the board (and the in-process gateway); the gateway process's own is shown apart.");
+        Console.WriteLine("CPU time per MiB transferred (means over the repetitions): the benchmark's process holds the client and the board (and the in-process gateway); the gateway process's own is shown apart, with the time its threads were ready to run but waited for a CPU (run-queue wait, /proc/PID/task/*/schedstat).");
         Console.WriteLine();
-        Console.WriteLine("| Board | Path | PUT: client and board (ms/MiB) | PUT: gateway process (ms/MiB) | GET: client and board (ms/MiB) | GET: gateway process (ms/MiB) |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        Console.WriteLine("| Board | Path | PUT: client and board (ms/MiB) | PUT: gateway process (ms/MiB) | PUT: gateway process waiting for a CPU (ms/MiB) | GET: client and board (ms/MiB) | GET: gateway process (ms/MiB) | GET: gateway process waiting for a CPU (ms/MiB) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (var t in transfers)
         {
             string Other(double value) => t.GatewayProcess ? value.ToString("0.0", CultureInfo.InvariantCulture) : string.Empty;
-            Console.WriteLine($"| {t.Board} | {t.Path} | {t.CpuPerMib[0]:0.0} | {Other(t.CpuPerMib[1])} | {t.CpuPerMib[2]:0.0} | {Other(t.CpuPerMib[3])} |");
+            Console.WriteLine($"| {t.Board} | {t.Path} | {t.CpuPerMib[0]:0.0} | {Other(t.CpuPerMib[1])} | {Other(t.CpuPerMib[4])} | {t.CpuPerMib[2]:0.0} | {Other(t.CpuPerMib[3])} | {Other(t.CpuPerMib[5])} |");
         }
 
         Console.WriteLine();
@@ -516,13 +575,17 @@ internal static class GatewaySuite
 
     private static string Mark(bool met) => met ? "yes" : "**no**";
 
-    /// <summary>One path's transfers; <c>CpuPerMib</c>: CPU ms per MiB, PUT in this process, PUT in the gateway process, GET here, GET there.</summary>
+    /// <summary>
+    /// One path's transfers; <c>CpuPerMib</c>: CPU ms per MiB, PUT in this process, PUT in the gateway process, GET
+    /// here, GET there; then the gateway process's run-queue wait per MiB, PUT and GET.
+    /// </summary>
     private sealed record TransferResult(string Board, string Path, int Bytes, Stats Put, Stats Get, double[] CpuPerMib, bool GatewayProcess);
 
-    private static (TimeSpan Own, TimeSpan Other) CpuNow(Func<TimeSpan>? other)
+    private static (TimeSpan Own, TimeSpan Other, TimeSpan OtherWaited) CpuNow(Func<(TimeSpan Cpu, TimeSpan Waited)>? other)
     {
         using var self = Process.GetCurrentProcess();
-        return (self.TotalProcessorTime, other?.Invoke() ?? TimeSpan.Zero);
+        var (cpu, waited) = other?.Invoke() ?? default;
+        return (self.TotalProcessorTime, cpu, waited);
     }
 
     private sealed record HostStats(long Rss, long Hwm, long Heap, int Sessions);
