@@ -235,17 +235,7 @@ internal static class GatewaySuite
     private static async Task<bool> SameAsync(string path, byte[] expected, byte[] buffer, CancellationToken cancellationToken)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
-        int filled = 0;
-        int read;
-        while ((read = await file.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
-        {
-            filled += read;
-            if (filled == buffer.Length)
-            {
-                break;
-            }
-        }
-
+        int filled = await file.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
         return buffer.AsSpan(0, filled).SequenceEqual(expected);
     }
 
