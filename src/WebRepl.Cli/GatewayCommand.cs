@@ -63,6 +63,16 @@ internal static class GatewayCommand
             Description = "Wrong passwords from one address within 10 minutes after which it is refused for 5 minutes (default 10; 0: no limit).",
             HelpName = "N",
         };
+        var loginTimeout = new Option<double?>("--login-timeout")
+        {
+            Description = "Close a client that has not logged in after this many seconds (default 60).",
+            HelpName = "SECONDS",
+        };
+        var maxPendingLogins = new Option<int?>("--max-pending-logins")
+        {
+            Description = "Clients from one address (an IPv6 /64) that may be logging in at once (default 8; 0: no limit).",
+            HelpName = "N",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "Log more (debug level). Terminal data and passwords are never logged." };
 
         var command = new Command(
@@ -71,7 +81,7 @@ internal static class GatewayCommand
             "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
             "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
         {
-            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, noReadAhead, loginFailures, verbose },
+            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, noReadAhead, loginFailures, loginTimeout, maxPendingLogins, verbose },
         };
 
         command.SetAction((parse, ct) => guard(async () =>
@@ -111,6 +121,9 @@ internal static class GatewayCommand
                 IdleTimeout = (parse.GetValue(idle) ?? file.IdleTimeoutSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : GatewayOptions.Default.IdleTimeout,
                 GetReadAhead = !parse.GetValue(noReadAhead) && (file.ReadAhead ?? true),
                 LoginFailureLimit = parse.GetValue(loginFailures) ?? file.LoginFailureLimit ?? GatewayOptions.Default.LoginFailureLimit,
+                LoginTimeout = (parse.GetValue(loginTimeout) ?? file.LoginTimeoutSeconds) is double login ? TimeSpan.FromSeconds(login) : GatewayOptions.Default.LoginTimeout,
+                MaxPendingLoginsPerAddress = parse.GetValue(maxPendingLogins) ?? file.MaxPendingLogins ?? GatewayOptions.Default.MaxPendingLoginsPerAddress,
+                BoardPasswords = file.BoardPasswords,
                 LoggerFactory = logging,
             };
             return await RunAsync(context, options, parse.GetValue(virtualBoard), parse.GetValue(password), ct);

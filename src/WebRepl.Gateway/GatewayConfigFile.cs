@@ -11,6 +11,7 @@ namespace WebRepl.Gateway;
 ///   "Gateway": {
 ///     "Port": 8765, "Bind": "127.0.0.1",
 ///     "Boards": { "lab1": "ws://192.168.2.197:8266" },
+///     "BoardPasswords": { "lab1": "secret" },
 ///     "AllowTargets": [ "192.168.2.0/24" ],
 ///     "AllowOrigins": [ "https://edrys-labs.github.io" ],
 ///     "Exclusive": false,
@@ -32,6 +33,15 @@ public sealed record GatewayConfigFile
 
     /// <summary>Named boards.</summary>
     public IReadOnlyDictionary<string, string> Boards { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Passwords of named boards, typed by the gateway for the station (see <see cref="GatewayOptions.BoardPasswords"/>).</summary>
+    public IReadOnlyDictionary<string, string> BoardPasswords { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>See <see cref="GatewayOptions.LoginTimeout"/>, in seconds.</summary>
+    public int? LoginTimeoutSeconds { get; init; }
+
+    /// <summary>See <see cref="GatewayOptions.MaxPendingLoginsPerAddress"/> (0: no limit).</summary>
+    public int? MaxPendingLogins { get; init; }
 
     /// <summary>Target allow-list entries.</summary>
     public IReadOnlyList<string> AllowTargets { get; init; } = [];
@@ -96,6 +106,9 @@ public sealed record GatewayConfigFile
             Port = Number(section, "Port", path),
             Bind = section["Bind"],
             Boards = section.GetSection("Boards").GetChildren().ToDictionary(c => c.Key, c => c.Value ?? string.Empty, StringComparer.Ordinal),
+            BoardPasswords = section.GetSection("BoardPasswords").GetChildren().ToDictionary(c => c.Key, c => c.Value ?? string.Empty, StringComparer.Ordinal),
+            LoginTimeoutSeconds = Number(section, "LoginTimeoutSeconds", path),
+            MaxPendingLogins = Number(section, "MaxPendingLogins", path),
             AllowTargets = [.. section.GetSection("AllowTargets").GetChildren().Select(c => c.Value).OfType<string>()],
             AllowOrigins = [.. section.GetSection("AllowOrigins").GetChildren().Select(c => c.Value).OfType<string>()],
             Exclusive = Flag(section, "Exclusive", path),

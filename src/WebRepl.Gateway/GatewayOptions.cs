@@ -81,6 +81,27 @@ public sealed record GatewayOptions
     public TimeSpan LoginLockout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// How long a client may take to log in (the opener until the board accepts its password, a joiner until the
+    /// gateway does); then it is closed with 1008, and a session whose opener never logged in lets go of the board.
+    /// </summary>
+    public TimeSpan LoginTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Clients from one address (an IPv6 /64; every loopback address is one) that may be logging in at once, over
+    /// every board; more are refused with 1013 until some have logged in or left. 0: no limit.
+    /// </summary>
+    public int MaxPendingLoginsPerAddress { get; init; } = 8;
+
+    /// <summary>
+    /// Passwords of named boards (by name) that the gateway types itself for a client on this machine (loopback)
+    /// whose page comes from the gateway's own origin or one given in <see cref="AllowedOrigins"/> (not <c>*</c>
+    /// or <c>null</c>): such a client, an unattended Edrys station for instance, is logged in without being asked,
+    /// so that the password never has to be in the page's settings, which Edrys shows to every role. Other clients
+    /// are asked as usual.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> BoardPasswords { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
     /// Certificate check for <c>wss://</c> targets (another gateway, a TLS terminator in front of a board); null
     /// uses the system's trust.
     /// </summary>

@@ -138,7 +138,7 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         var targets = TargetPolicy.Create(options.AllowedTargets);
         var origins = new OriginPolicy(options.AllowedOrigins);
         var boards = ParseBoards(options.Boards);
-        var logger = options.LoggerFactory.CreateLogger<WebReplGateway>();
+        ILogger logger = new EscapingLogger(options.LoggerFactory.CreateLogger<WebReplGateway>());
 
         X509Certificate2? certificate = null;
         bool generated = false;
@@ -192,7 +192,7 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         }
 
         var app = builder.Build();
-        var sessions = new SessionRegistry(options, logger);
+        var sessions = new SessionRegistry(options, logger, boards.Count);
         var stopping = new CancellationTokenSource();
         var ownHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost" };
         var endpoint = new ForwardingEndpoint(options, targets, origins, boards, sessions, logger, stopping.Token);
@@ -329,6 +329,25 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         if (options.LoginFailureLimit < 0 || (options.LoginFailureLimit > 0 && (options.LoginFailureWindow <= TimeSpan.Zero || options.LoginLockout <= TimeSpan.Zero)))
         {
             throw new GatewayConfigurationException("--login-failures must be 0 (no limit) or more, with a positive window and lockout.");
+        }
+
+        if (options.LoginTimeout <= TimeSpan.Zero || options.MaxPendingLoginsPerAddress < 0)
+        {
+            throw new GatewayConfigurationException("The login timeout must be positive, and --max-pending-logins 0 (no limit) or more.");
+        }
+
+        foreach (var (name, password) in options.BoardPasswords)
+        {
+            if (!options.Boards.ContainsKey(name))
+            {
+                throw new GatewayConfigurationException($"A password is given for the board '{name}', which is not a named board: add it to Boards.");
+            }
+
+            int length = System.Text.Encoding.UTF8.GetByteCount(password ?? string.Empty);
+            if (length is < 1 or > WebReplClient.MaxPasswordLength || password!.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            {
+                throw new GatewayConfigurationException($"The password for the board '{name}' must have 1 to {WebReplClient.MaxPasswordLength} bytes and no line end, as a board's.");
+            }
         }
 
         if (options.IdleTimeout < TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero || options.ClientSendTimeout <= TimeSpan.Zero || options.TransferStallTimeout <= TimeSpan.Zero)

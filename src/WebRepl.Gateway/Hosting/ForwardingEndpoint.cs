@@ -76,9 +76,8 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        if (sessions.Logins.IsLockedOut(context.Connection.RemoteIpAddress, out var wait))
+        if (sessions.Logins.IsLockedOut(context.Connection.RemoteIpAddress, origin, SessionRegistry.KeyOf(target), out string reason))
         {
-            string reason = $"too many wrong passwords from {context.Connection.RemoteIpAddress}: try again in {Math.Ceiling(wait.TotalMinutes):0} min";
             LogLockedOut(logger, remote, reason);
             await RefuseAsync(context, upgrade!, CloseReason.PolicyViolation, reason).ConfigureAwait(false);
             return;
@@ -105,6 +104,14 @@ internal sealed partial class ForwardingEndpoint(
         }
 
         var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, context.Connection.RemoteIpAddress);
+        if (name is not null && options.BoardPasswords.TryGetValue(name, out string? password) &&
+            context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip) &&
+            origins.IsNamed(origin))
+        {
+            // A page on this machine from a named origin (the station): the gateway types the board's password for
+            // it, so that the password never has to be in the page's settings (see GatewayOptions.BoardPasswords).
+            client.AutoPassword = Encoding.UTF8.GetBytes(password + "\r");
+        }
         var (session, refusal) = sessions.Join(target, address, name, client);
         if (session is null)
         {

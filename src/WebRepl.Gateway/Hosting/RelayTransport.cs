@@ -19,6 +19,9 @@ internal sealed class RelayTransportFactory(bool inline) : IConnectionListenerFa
     /// <summary>The most one read takes from a socket.</summary>
     public const int ReadSize = 64 * 1024;
 
+    /// <summary>The buffers of every connection of this factory's listeners, counted.</summary>
+    public RelayMemoryPool Pool { get; } = new();
+
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
@@ -50,10 +53,10 @@ internal sealed class RelayTransportFactory(bool inline) : IConnectionListenerFa
             throw;
         }
 
-        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, inline));
+        return ValueTask.FromResult<IConnectionListener>(new Listener(socket, inline, Pool));
     }
 
-    private sealed class Listener(Socket socket, bool inline) : IConnectionListener
+    private sealed class Listener(Socket socket, bool inline, RelayMemoryPool pool) : IConnectionListener
     {
         public EndPoint EndPoint { get; } = socket.LocalEndPoint!;
 
@@ -80,7 +83,7 @@ internal sealed class RelayTransportFactory(bool inline) : IConnectionListenerFa
                 }
 
                 accepted.NoDelay = true;
-                var connection = new RelayConnection(accepted, inline);
+                var connection = new RelayConnection(accepted, inline, pool);
                 connection.Start();
                 return connection;
             }
@@ -107,6 +110,7 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
     private static long s_lastId;
 
     private readonly Socket _socket;
+    private readonly RelayMemoryPool _pool;
     private readonly Pipe _input;
     private readonly Pipe _output;
     private readonly CancellationTokenSource _closed = new();
@@ -116,14 +120,15 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
     private ConnectionAbortedException? _aborted;
     private int _disposed;
 
-    public RelayConnection(Socket socket, bool inline)
+    public RelayConnection(Socket socket, bool inline, RelayMemoryPool pool)
     {
         _socket = socket;
+        _pool = pool;
         var scheduler = inline ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         // Kestrel's own limits: 1 MiB in either pipe before the writer waits.
-        _input = new Pipe(new PipeOptions(MemoryPool<byte>.Shared, readerScheduler: scheduler, writerScheduler: PipeScheduler.Inline,
+        _input = new Pipe(new PipeOptions(pool, readerScheduler: scheduler, writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(MemoryPool<byte>.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: scheduler,
+        _output = new Pipe(new PipeOptions(pool, readerScheduler: PipeScheduler.Inline, writerScheduler: scheduler,
             pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
         ConnectionId = "relay-" + Interlocked.Increment(ref s_lastId).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
@@ -155,7 +160,7 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
 
     public Socket Socket => _socket;
 
-    public MemoryPool<byte> MemoryPool => MemoryPool<byte>.Shared;
+    public MemoryPool<byte> MemoryPool => _pool;
 
     public void Start()
     {
@@ -203,7 +208,19 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
                     await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
                 }
 
-                var memory = writer.GetMemory(RelayTransportFactory.ReadSize);
+                // Ask the pipe for what the socket holds, not for a full read: a pipe gives a new segment whenever the
+                // current one has less room than asked, and Kestrel keeps every segment of a request whose headers are
+                // incomplete. Asking for 64 KiB per read made a client that sends its headers a byte at a time cost
+                // 64 KiB per byte; asking for what is there fills the current segment first (4 KiB ones for small
+                // reads), so memory follows what is held.
+                int available = _socket.Available;
+                if (available == 0 && more)
+                {
+                    more = false; // the last read emptied the socket after all: wait without a buffer
+                    continue;
+                }
+
+                var memory = writer.GetMemory(Math.Clamp(available, 1, RelayTransportFactory.ReadSize));
                 int read = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
                 if (read == 0)
                 {
@@ -213,6 +230,7 @@ internal sealed class RelayConnection : ConnectionContext, IConnectionIdFeature,
                 more = read == memory.Length; // a full read: more is likely waiting, read again at once
 
                 writer.Advance(read);
+                _pool.CountReceived(read);
                 var flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted || flushed.IsCanceled)
                 {

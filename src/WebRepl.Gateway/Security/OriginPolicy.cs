@@ -78,6 +78,13 @@ internal sealed class OriginPolicy
         return Normalize(origin) is { } normalized && (_own.Contains(normalized) || _allowed.Contains(normalized));
     }
 
+    /// <summary>
+    /// True for a page's origin that is the gateway's own or one named in the allowed list: not a program (no
+    /// <c>Origin</c>), not <c>null</c>, not one let in only by <c>*</c>. The gateway types a named board's password for these.
+    /// </summary>
+    public bool IsNamed(string? origin) =>
+        origin is not null && Normalize(origin) is { } normalized && (_own.Contains(normalized) || _allowed.Contains(normalized));
+
     /// <summary><c>scheme://host:port</c> in lower case with the default port written out, or null when it is not an origin.</summary>
     internal static string? Normalize(string text)
     {

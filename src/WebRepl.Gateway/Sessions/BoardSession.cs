@@ -205,6 +205,28 @@ internal sealed partial class BoardSession
         if (opener)
         {
             LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
+            if (client.AutoPassword is not null)
+            {
+                _ = TypePasswordForAsync(client);
+            }
+        }
+        else if (client.AutoPassword is { } password)
+        {
+            // The gateway answers for it with the board's password it holds (see GatewayOptions.BoardPasswords).
+            bool joined = false;
+            try
+            {
+                joined = await CheckJoinerAsync(client, new WebSocketFrame(WebSocketFrameType.Text, password)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            if (!joined)
+            {
+                await LeaveAsync(client, null, "the gateway's password for the board was not accepted").ConfigureAwait(false);
+                return;
+            }
         }
         else if (!await client.SendAsync(PasswordPrompt, WebSocketFrameType.Text).ConfigureAwait(false))
         {
@@ -313,14 +335,29 @@ internal sealed partial class BoardSession
         }
 
         GatewayClient[] slow;
+        GatewayClient[] late;
         lock (_gate)
         {
             slow = [.. _clients.Where(c => c.IsStalled(now))];
+            late = [.. _clients.Where(c => c.State != ClientState.Authenticated && !c.LoginExpired && now - c.SinceTick > (long)_options.LoginTimeout.TotalMilliseconds)];
+            foreach (var client in late)
+            {
+                client.LoginExpired = true;
+            }
         }
 
         foreach (var client in slow)
         {
             Drop(client); // its pending send is cancelled, which frees whoever waits on it
+        }
+
+        foreach (var client in late)
+        {
+            // A client that never finishes its password must not hold the board (or a place) for good; an opener's
+            // leaving ends the session, which lets go of the board.
+            string reason = $"no login within {_options.LoginTimeout.TotalSeconds:0} s";
+            LogClientDropped(_logger, client.Name, reason);
+            _ = client.CloseAsync(CloseReason.PolicyViolation, reason + ": connect again and send the password");
         }
 
         GatewayClient? stalled = null;
@@ -361,6 +398,17 @@ internal sealed partial class BoardSession
         {
             state = client.State;
             sessionState = _state;
+        }
+
+        if (state == ClientState.LoggingIn && client.AutoPassword is not null)
+        {
+            // The gateway types this client's password: what it sends meanwhile is input for after the login.
+            if (!await _loginDone.Task.WaitAsync(client.Stopping).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            return await ForwardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
         }
 
         if (state == ClientState.LoggingIn)
@@ -956,15 +1004,19 @@ internal sealed partial class BoardSession
         lock (_gate)
         {
             // An address locked out meanwhile gets no more guesses, even on a connection it opened before.
-            right = _accepted is not null && !_registry.Logins.IsLockedOut(client.Address, out _) && _accepted.Matches(client.Password);
+            right = _accepted is not null && !_registry.Logins.IsLockedOut(client.Address, client.Origin, Key, out _) && _accepted.Matches(client.Password);
         }
 
         if (!right)
         {
-            LogWrongPassword(_logger, client.Name, client.Remote, BoardText);
-            if (_registry.Logins.RecordFailure(client.Address))
+            if (client.AutoPassword is null)
             {
-                LogLockout(_logger, client.Remote, _options.LoginLockout.TotalMinutes);
+                LogWrongPassword(_logger, client.Name, client.Remote, BoardText);
+                RecordFailure(client);
+            }
+            else
+            {
+                LogHeldPasswordRefused(_logger, BoardText);
             }
 
             // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
@@ -998,9 +1050,51 @@ internal sealed partial class BoardSession
             _broadcast.Release();
         }
 
+        _registry.LoginDone(client);
+        _registry.Logins.RecordSuccess(client.Address, client.Origin, Key);
         LogJoined(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, count, client.IsViewer);
         var rest = frame.Payload[used..];
         return rest.IsEmpty || await ForwardAsync(client, rest, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
+    }
+
+    /// <summary>Types the board's password for the opener once the board is reached (see GatewayOptions.BoardPasswords).</summary>
+    private async Task TypePasswordForAsync(GatewayClient client)
+    {
+        try
+        {
+            await _connected.Task.WaitAsync(client.Stopping).ConfigureAwait(false);
+            byte[] password = client.AutoPassword!;
+            lock (_gate)
+            {
+                if (client.State != ClientState.LoggingIn || _state != SessionState.LoggingIn)
+                {
+                    return;
+                }
+
+                client.Password.Feed(password);
+            }
+
+            await WriteToBoardAsync(client, password, WebSocketFrameType.Text, true).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client or the session is gone.
+        }
+    }
+
+    /// <summary>Counts a wrong password from a client, and logs what it locked.</summary>
+    private void RecordFailure(GatewayClient client)
+    {
+        var locked = _registry.Logins.RecordFailure(client.Address, client.Origin, Key);
+        if (locked.HasFlag(Security.LoginGuard.Locked.Client))
+        {
+            LogLockout(_logger, client.Remote, _options.LoginLockout.TotalMinutes);
+        }
+
+        if (locked.HasFlag(Security.LoginGuard.Locked.Board))
+        {
+            LogBoardLockout(_logger, BoardText, _options.LoginFailureLimit * Security.LoginGuard.BoardFactor, _options.LoginLockout.TotalMinutes);
+        }
     }
 
     private async Task LeaveAsync(GatewayClient client, int? status, string reason)
@@ -1020,6 +1114,8 @@ internal sealed partial class BoardSession
             {
                 return;
             }
+
+            _registry.LoginDone(client);
 
             _waiting.Remove(client);
             client.Held.Clear();
@@ -1333,13 +1429,19 @@ internal sealed partial class BoardSession
                 if (window.IndexOf(DeniedMarker) >= 0 && !_deniedSeen)
                 {
                     _deniedSeen = true;
-                    if (_opener is { } denied && _registry.Logins.RecordFailure(denied.Address))
+                    if (_opener is { AutoPassword: null } denied)
                     {
-                        LogLockout(_logger, denied.Remote, _options.LoginLockout.TotalMinutes);
+                        RecordFailure(denied);
+                    }
+                    else if (_opener is not null)
+                    {
+                        LogHeldPasswordRefused(_logger, BoardText);
                     }
                 }
 
-                receivers = _opener is { } opener && _clients.Contains(opener) ? [opener] : [];
+                // The prompt and the answer to a password the gateway typed are not the client's to see: it gets
+                // the answer as a board gives it once the board has accepted (below).
+                receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
                 if (window.IndexOf(ConnectedMarker) >= 0 && _opener is not null)
                 {
                     _state = SessionState.LoggedIn;
@@ -1367,8 +1469,16 @@ internal sealed partial class BoardSession
 
         if (loggedIn)
         {
+            var opener = _opener!;
+            _registry.LoginDone(opener);
+            _registry.Logins.RecordSuccess(opener.Address, opener.Origin, Key);
+            if (opener.AutoPassword is not null && !await opener.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
+            {
+                Drop(opener);
+            }
+
             _loginDone.TrySetResult(true);
-            LogLoggedIn(_logger, BoardText, _opener!.Name);
+            LogLoggedIn(_logger, BoardText, opener.AutoPassword is null ? opener.Name : $"the gateway, for {opener.Name},");
         }
 
         foreach (var client in receivers)
@@ -1503,6 +1613,12 @@ internal sealed partial class BoardSession
 
     [LoggerMessage(EventId = 324, Level = LogLevel.Warning, Message = "Too many wrong passwords from {Remote}: its address is refused for {Minutes} min")]
     private static partial void LogLockout(ILogger logger, string remote, double minutes);
+
+    [LoggerMessage(EventId = 326, Level = LogLevel.Error, Message = "The password the gateway holds for {Board} was refused: check BoardPasswords in the settings")]
+    private static partial void LogHeldPasswordRefused(ILogger logger, string board);
+
+    [LoggerMessage(EventId = 325, Level = LogLevel.Warning, Message = "{Failures} wrong passwords at {Board} from many clients: for {Minutes} min it takes only clients that logged in to it before")]
+    private static partial void LogBoardLockout(ILogger logger, string board, int failures, double minutes);
 
     [LoggerMessage(EventId = 323, Level = LogLevel.Debug, Message = "Client {Client} on {Board}: raw REPL {Entered} (while it is on, the others' input is held)")]
     private static partial void LogRawRepl(ILogger logger, string client, string board, bool entered);

@@ -62,6 +62,21 @@ internal sealed class GatewayClient : IAsyncDisposable
 
     public DateTimeOffset Since { get; } = DateTimeOffset.UtcNow;
 
+    /// <summary>When the client came (<see cref="Environment.TickCount64"/>), for the login deadline.</summary>
+    public long SinceTick { get; } = Environment.TickCount64;
+
+    /// <summary>True once the client was closed for not logging in within the login timeout (the session's lock).</summary>
+    public bool LoginExpired { get; set; }
+
+    /// <summary>The address key under which the client counts as logging in, until it has logged in or left (the registry's lock).</summary>
+    public string? PendingKey { get; set; }
+
+    /// <summary>
+    /// The password line the gateway types for this client (a named board's password, for a client on this
+    /// machine from a named origin), or null: the client answers the prompt itself. Wiped once used.
+    /// </summary>
+    public byte[]? AutoPassword { get; set; }
+
     /// <summary>Cancelled when the gateway ends this client's receive loop.</summary>
     public CancellationToken Stopping => _stop.Token;
 
@@ -189,6 +204,11 @@ internal sealed class GatewayClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Password.Dispose();
+        if (AutoPassword is { } auto)
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(auto);
+        }
+
         await Connection.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }

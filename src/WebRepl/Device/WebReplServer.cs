@@ -267,9 +267,22 @@ public sealed partial class WebReplServer : IAsyncDisposable
             try
             {
                 await connection.SendAsync(PasswordPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+                using var login = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                login.CancelAfter(server._options.LoginTimeout);
                 while (true)
                 {
-                    var frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                    WebSocketFrame frame;
+                    try
+                    {
+                        frame = await connection.ReceiveAsync(_loggedIn ? cancellationToken : login.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!_loggedIn && !cancellationToken.IsCancellationRequested)
+                    {
+                        // No password line in time: let the board go, as the firmware would once its socket times out.
+                        LogLoginTimedOut(server._logger, remote, server._options.LoginTimeout.TotalSeconds);
+                        return;
+                    }
+
                     if (frame.Type == WebSocketFrameType.Close)
                     {
                         LogConnectionEnded(server._logger, remote, frame.CloseReason ?? "client closed");
@@ -314,6 +327,8 @@ public sealed partial class WebReplServer : IAsyncDisposable
                     {
                         if (!CheckPassword())
                         {
+                            // A pause before the answer, as login prompts make: a client cannot guess thousands a second.
+                            await Task.Delay(server._options.WrongPasswordDelay, cancellationToken).ConfigureAwait(false);
                             await connection.SendAsync(DeniedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
                             LogDenied(server._logger, remote);
                             return false;
@@ -530,6 +545,9 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Client {Remote} logged in")]
     private static partial void LogLoggedIn(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Client {Remote} sent no password within {Seconds} s: dropped")]
+    private static partial void LogLoginTimedOut(ILogger logger, EndPoint? remote, double seconds);
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Client {Remote} sent a wrong password")]
     private static partial void LogDenied(ILogger logger, EndPoint? remote);

@@ -28,6 +28,15 @@ public sealed record WebReplServerOptions
     /// <summary>How long a client may take to send its HTTP request.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a client may take to send its password line after the prompt; then it is dropped. A client that
+    /// sends part of a password and no line end would otherwise hold the board (one session at a time) for good.
+    /// </summary>
+    public TimeSpan LoginTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The pause before <c>Access denied</c>, so that guessing the password is slow (one guess a second per connection).</summary>
+    public TimeSpan WrongPasswordDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Where the server logs; never the password.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }

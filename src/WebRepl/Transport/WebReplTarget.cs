@@ -65,7 +65,7 @@ public sealed record WebReplTarget
             string scheme = text[..schemeEnd].ToUpperInvariant();
             if (scheme is not ("WS" or "WSS"))
             {
-                error = $"'{text}' is not a board address: the URL scheme must be ws:// or wss://.";
+                error = $"'{Printable(text)}' is not a board address: the URL scheme must be ws:// or wss://.";
                 return false;
             }
 
@@ -74,7 +74,7 @@ public sealed record WebReplTarget
         }
         else if (text.Contains('/', StringComparison.Ordinal))
         {
-            error = $"'{text}' is not a board address: use HOST[:PORT], or a full ws:// URL when a path is needed.";
+            error = $"'{Printable(text)}' is not a board address: use HOST[:PORT], or a full ws:// URL when a path is needed.";
             return false;
         }
 
@@ -86,12 +86,77 @@ public sealed record WebReplTarget
 
         if (!TrySplitAuthority(authority, defaultPort, out string host, out int port))
         {
-            error = $"'{text}' is not a board address: expected HOST[:PORT] with a port from 1 to 65535.";
+            error = $"'{Printable(text)}' is not a board address: expected HOST[:PORT] with a port from 1 to 65535.";
+            return false;
+        }
+
+        // The path goes into the request line and the host into the Host header: a space or a control character
+        // there would end the line early and let the rest be read as more headers or a second request.
+        int bad = path.AsSpan().IndexOfAnyInRange('\0', ' ');
+        if (bad < 0)
+        {
+            bad = path.AsSpan().IndexOfAnyInRange('\x7f', '\x9f');
+        }
+
+        if (bad >= 0)
+        {
+            error = $"'{Printable(text)}' is not a board address: its path has a space or a control character; percent-encode it (%20).";
             return false;
         }
 
         target = new WebReplTarget(secure, host, port, path);
         return true;
+    }
+
+    /// <summary>
+    /// True for an IP address or a DNS name (letters, digits, '-', '_' and '.', at most 253 characters): nothing
+    /// else is looked up or written into a Host header.
+    /// </summary>
+    internal static bool IsHostName(string host)
+    {
+        if (IPAddress.TryParse(host, out _))
+        {
+            return true;
+        }
+
+        if (host.Length > 253)
+        {
+            return false;
+        }
+
+        foreach (char c in host)
+        {
+            if (!(char.IsLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The text with control characters shown as escapes, for messages that quote what a user or client gave.</summary>
+    private static string Printable(string text)
+    {
+        if (!text.AsSpan().ContainsAnyInRange('\0', '\x1f') && !text.AsSpan().ContainsAnyInRange('\x7f', '\x9f'))
+        {
+            return text;
+        }
+
+        var builder = new System.Text.StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            if (c < ' ' || c is >= '\x7f' and <= '\x9f')
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}");
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
     }
 
     /// <summary>Splits <c>HOST[:PORT]</c>, <c>[V6]:PORT</c> or a bare IPv6 address.</summary>
@@ -146,7 +211,7 @@ public sealed record WebReplTarget
             portText = colon < 0 ? string.Empty : authority[(colon + 1)..];
         }
 
-        if (host.Length == 0)
+        if (host.Length == 0 || !IsHostName(host))
         {
             return false;
         }
