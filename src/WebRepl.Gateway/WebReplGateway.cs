@@ -90,6 +90,9 @@ public sealed partial class WebReplGateway : IAsyncDisposable
     /// <summary>What origins are allowed, in words.</summary>
     public string AllowedOriginsDescription { get; }
 
+    /// <summary>The buffers of the gateway's own transport (null with Kestrel's): what its connections hold.</summary>
+    internal RelayMemoryPool? TransportPool { get; private init; }
+
     /// <summary>The board sessions now.</summary>
     public IReadOnlyList<SessionInfo> Sessions => _sessions.Describe();
 
@@ -184,11 +187,13 @@ public sealed partial class WebReplGateway : IAsyncDisposable
             }
         });
 
+        RelayTransportFactory? transport = null;
         if (!string.Equals(Environment.GetEnvironmentVariable(TransportVariable), "kestrel", StringComparison.OrdinalIgnoreCase))
         {
             // Our transport for the TCP listeners (RelayTransport.cs: reads of up to 64 KiB where Kestrel's take 4 KiB).
+            transport = new RelayTransportFactory(inline);
             builder.Services.RemoveAll<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>();
-            builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(new RelayTransportFactory(inline));
+            builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(transport);
         }
 
         var app = builder.Build();
@@ -274,7 +279,10 @@ public sealed partial class WebReplGateway : IAsyncDisposable
 
         Volatile.Write(ref ownHosts, known);
 
-        return new WebReplGateway(app, sessions, stopping, certificate, urls, boards, targets.Describe(), origins.Describe(), generated, certificatePath);
+        return new WebReplGateway(app, sessions, stopping, certificate, urls, boards, targets.Describe(), origins.Describe(), generated, certificatePath)
+        {
+            TransportPool = transport?.Pool,
+        };
     }
 
     /// <summary>Closes every session (clients get code 1001 and a reason), then stops Kestrel.</summary>

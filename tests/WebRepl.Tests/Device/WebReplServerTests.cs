@@ -160,6 +160,55 @@ public sealed class WebReplServerTests
         await WaitUntilAsync(() => !server.Server.HasSession, cts.Token);
     }
 
+    [Fact]
+    public async Task Login_WrongPassword_AnsweredOnlyAfterThePause()
+    {
+        using var cts = TestTimeout.Start();
+        var pause = TimeSpan.FromMilliseconds(700);
+        await using var server = LoopbackServer.Start(configure: o => o with { WrongPasswordDelay = pause });
+        await using var peer = await RawPeer.ConnectWebSocketAsync(server.EndPoint, cts.Token);
+        await peer.ReadFrameAsync(cts.Token);
+
+        var watch = Stopwatch.StartNew();
+        await peer.SendTextAsync("guess\r", cts.Token);
+        var answer = await peer.ReadFrameAsync(cts.Token);
+
+        // A lower bound only (load can only lengthen it): one guess per pause per connection, and the board takes
+        // one connection at a time, where it answered thousands a second before.
+        Assert.Equal("\r\nAccess denied\r\n", answer.Text);
+        Assert.True(watch.Elapsed >= pause - TimeSpan.FromMilliseconds(20), $"answered after {watch.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task Login_PartialPasswordWithoutLineEnd_DroppedAfterLoginTimeout_BoardFreeForTheNext()
+    {
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start(configure: o => o with { LoginTimeout = TimeSpan.FromMilliseconds(500) });
+        await using var holder = await RawPeer.ConnectWebSocketAsync(server.EndPoint, cts.Token);
+        await holder.ReadFrameAsync(cts.Token);
+
+        await holder.SendTextAsync("sec", cts.Token);
+
+        // Dropped without an answer (its password was never finished), and the board is free again.
+        Assert.Empty(await holder.ReadToEndAsync(cts.Token));
+        await WaitUntilAsync(() => !server.Server.HasSession, cts.Token);
+        await using var client = await server.ConnectAndLoginAsync(cts.Token);
+    }
+
+    [Fact]
+    public async Task Login_Completed_NoLoginTimeoutAfterwards()
+    {
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start(configure: o => o with { LoginTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var peer = await LoginRawAsync(server, cts.Token);
+
+        // Well past the login timeout, the session goes on.
+        await Task.Delay(900, cts.Token);
+        await peer.SendTextAsync("x", cts.Token);
+        Assert.Equal("x", (await peer.ReadFrameAsync(cts.Token)).Text);
+        Assert.True(server.Server.HasSession);
+    }
+
     // ---- Frames the board accepts and ignores ----
 
     [Fact]

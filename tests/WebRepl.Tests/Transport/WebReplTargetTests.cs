@@ -161,6 +161,49 @@ public sealed class WebReplTargetTests
         Assert.Null(error);
     }
 
+    [Theory]
+    [InlineData("ws://board:8266/x HTTP/1.1\r\nX-Injected: yes")]
+    [InlineData("ws://board:8266/x\r\nX-Injected: yes")]
+    [InlineData("ws://board:8266/a b")]
+    [InlineData("ws://board:8266/a\tb")]
+    [InlineData("ws://board:8266/a\u0085b")]
+    [InlineData("ws://board:8266/a\u007fb")]
+    public void TryParse_SpaceOrControlCharacterInPath_RefusedWithHint(string text)
+    {
+        // The path goes into the request line: a CR/LF or space there would add header lines or a second request.
+        Assert.False(WebReplTarget.TryParse(text, out var target, out string? error));
+
+        Assert.Null(target);
+        Assert.Contains("percent-encode", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\r', error!);
+        Assert.DoesNotContain('\n', error!);
+    }
+
+    [Theory]
+    [InlineData("ws://\u001b[31mEVIL\nFAKE-LOG-LINE:19001")]
+    [InlineData("ws://bo ard:8266")]
+    [InlineData("ws://board\r\nX-Injected:8266")]
+    [InlineData("ws://bo/ard")]
+    [InlineData("ws://b%6fard:8266")]
+    public void TryParse_HostThatIsNoNameOrAddress_Refused_ErrorPrintable(string text)
+    {
+        Assert.False(WebReplTarget.TryParse(text, out _, out string? error));
+
+        Assert.NotNull(error);
+        Assert.DoesNotContain(error!, c => char.IsControl(c));
+    }
+
+    [Theory]
+    [InlineData("ws://esp32-lab_1.local:8266/ws://192.168.2.197:8266", "esp32-lab_1.local")]
+    [InlineData("ws://[fd00::7]:8266", "fd00::7")]
+    [InlineData("ws://br\u00fccke.local:8266/%20x", "br\u00fccke.local")]
+    public void TryParse_NamesAddressesAndEncodedPaths_StillAccepted(string text, string host)
+    {
+        Assert.True(WebReplTarget.TryParse(text, out var target, out string? error), error);
+
+        Assert.Equal(host, target.Host);
+    }
+
     [Fact]
     public void Equality_SameText_IsEqual()
     {
