@@ -70,7 +70,7 @@ internal static class GatewayCommand
         };
         var maxPendingLogins = new Option<int?>("--max-pending-logins")
         {
-            Description = "Clients from one address (an IPv6 /64) that may be logging in at once (default 8; 0: no limit).",
+            Description = "Clients from one address (an IPv6 /64) that may be logging in at once (default 32; 0: no limit).",
             HelpName = "N",
         };
         var verbose = new Option<bool>("--verbose") { Description = "Log more (debug level). Terminal data and passwords are never logged." };

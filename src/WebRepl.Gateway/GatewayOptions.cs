@@ -90,7 +90,7 @@ public sealed record GatewayOptions
     /// Clients from one address (an IPv6 /64; every loopback address is one) that may be logging in at once, over
     /// every board; more are refused with 1013 until some have logged in or left. 0: no limit.
     /// </summary>
-    public int MaxPendingLoginsPerAddress { get; init; } = 8;
+    public int MaxPendingLoginsPerAddress { get; init; } = 32;
 
     /// <summary>
     /// Passwords of named boards (by name) that the gateway types itself for a client on this machine (loopback)

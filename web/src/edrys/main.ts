@@ -106,7 +106,22 @@ function createBoard(): Board {
   });
 }
 
-/** An unattended station may be given the password (stationConfig.password): it answers the prompt itself. */
+/**
+ * An unattended station may be given the password (stationConfig.password): it answers the prompt itself. Edrys
+ * delivers a module's stationConfig to every role, students included, so this is kept only for old set-ups; the
+ * documented way is a gateway that holds the password of a named board and logs the station in (README,
+ * "BoardPasswords"), so that the page never needs it.
+ */
+const passwordWarning =
+  'stationConfig.password is visible to every role in Edrys, students included: put the password in the gateway ' +
+  '("BoardPasswords" in its settings file) and use ws://localhost:8765/boards/NAME instead.';
+function warnAboutPassword(): void {
+  if (typeof config.password !== 'string' || !config.password) return;
+  console.warn(passwordWarning);
+  // Not relayed: the others' terminals need not carry it; the station's owner sees it here and in the console.
+  if (isStation() || api?.role === 'teacher') term.terminal.write(note(passwordWarning, '33'));
+}
+
 let passwordTail = '';
 function answerPassword(text: string): void {
   const password = typeof config.password === 'string' ? config.password : '';
@@ -344,6 +359,7 @@ if (!api) {
     config = moduleSettings(api);
     executeTopic = typeof config.execute === 'string' && config.execute ? config.execute : 'execute';
     document.body.dataset.role = api.role;
+    warnAboutPassword();
     urlInput.disabled = api.role === 'student';
     if (isStation()) {
       setStatus('Disconnected', 'disconnected');
