@@ -197,8 +197,10 @@ public sealed class EdrysModuleTests(BrowserFixture browser)
             browser, lab, stationConfig: new { execute = "go", password = WebLab.Password }, config: new { websocket = lab.BoardWebSocketUrl, execute = "not-this" }, settingsAsText: true);
         await using var _ = context;
 
-        // stationConfig.password: the station answers the prompt itself.
+        // stationConfig.password: the station answers the prompt itself, and warns that every role can read it.
         await student.WaitForTextAsync("WebREPL connected");
+        await station.WaitForTextAsync("stationConfig.password is visible to every role");
+        Assert.DoesNotContain("stationConfig.password is visible", await student.TerminalTextAsync(), StringComparison.Ordinal);
         await page.EvaluateAsync("() => { window.host.publish('not-this', \"print('wrong', 'topic')\"); window.host.publish('go', \"print('right', 'topic')\"); }");
         await student.WaitForLineAsync("right topic", 30000);
         Assert.DoesNotContain("wrong topic", await student.TerminalTextAsync(), StringComparison.Ordinal);

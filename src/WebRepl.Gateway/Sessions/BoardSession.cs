@@ -1478,7 +1478,7 @@ internal sealed partial class BoardSession
             }
 
             _loginDone.TrySetResult(true);
-            LogLoggedIn(_logger, BoardText, opener.AutoPassword is null ? opener.Name : $"the gateway, for {opener.Name},");
+            LogLoggedIn(_logger, BoardText, opener.Name);
         }
 
         foreach (var client in receivers)

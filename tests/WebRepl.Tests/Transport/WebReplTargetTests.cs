@@ -183,7 +183,7 @@ public sealed class WebReplTargetTests
     [InlineData("ws://\u001b[31mEVIL\nFAKE-LOG-LINE:19001")]
     [InlineData("ws://bo ard:8266")]
     [InlineData("ws://board\r\nX-Injected:8266")]
-    [InlineData("ws://bo/ard")]
+    [InlineData("ws://bo\tard:8266")]
     [InlineData("ws://b%6fard:8266")]
     public void TryParse_HostThatIsNoNameOrAddress_Refused_ErrorPrintable(string text)
     {
