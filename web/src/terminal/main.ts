@@ -375,4 +375,6 @@ const prefilled = initialUrl().then((url) => {
   version: () => board.version,
   /** Resolves once the URL field has been filled in (from the hash or the gateway's boards). */
   prefilled: () => prefilled,
+  size: () => ({ cols: term.terminal.cols, rows: term.terminal.rows }),
+  cursor: () => ({ x: term.terminal.buffer.active.cursorX, y: term.terminal.buffer.active.cursorY }),
 };
