@@ -114,6 +114,92 @@ public sealed class TerminalLayoutTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task SendWhileTheBoardIsBusy_SendsAndSaysSo_ListMarkedStaleOnItsOwnLine()
+    {
+        using var timeout = TestTimeout.Start();
+        await using var lab = await WebLab.StartAsync(cancellationToken: timeout.Token);
+        var (context, page) = await LoginAsync(browser, lab);
+        await using var _ = context;
+
+        await page.SetInputFilesAsync("#put-input", new FilePayload { Name = "first.txt", MimeType = "text/plain", Buffer = "one\n"u8.ToArray() });
+        await Assertions.Expect(page.Locator("#put-status")).ToHaveTextAsync("Sent /first.txt, 4 bytes", new() { Timeout = 30000 });
+        await Assertions.Expect(page.Locator("#file-list tr[data-name='first.txt']")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#list-status")).ToHaveTextAsync("/: 1 entry");
+
+        // A line half typed (the REPL's continuation prompt): the board is busy for the REPL, not for a transfer.
+        await page.MainFrame.TypeAsync(page, "for i in range(3):\n");
+        await page.MainFrame.WaitForTextAsync("... ");
+        await page.SetInputFilesAsync("#put-input", new FilePayload { Name = "second.txt", MimeType = "text/plain", Buffer = "two!\n"u8.ToArray() });
+        await Assertions.Expect(page.Locator("#put-status")).ToHaveTextAsync("Sent /second.txt, 5 bytes", new() { Timeout = 30000 });
+        Assert.Equal("two!\n", await File.ReadAllTextAsync(Path.Combine(lab.Root, "second.txt"), timeout.Token));
+        // The list could not follow: its own line says why, and the old list is marked as old.
+        await Assertions.Expect(page.Locator("#list-status")).ToContainTextAsync("Not listed: the board is busy");
+        await Assertions.Expect(page.Locator("#file-list").Locator("xpath=..")).ToHaveClassAsync("stale");
+        await Assertions.Expect(page.Locator("#file-list button").First).ToBeDisabledAsync();
+
+        // Back at the prompt, Refresh brings the list up to date.
+        await page.Keyboard.PressAsync("Control+C");
+        await page.WaitForFunctionAsync("() => window.webrepl.terminalText().trimEnd().endsWith('>>>')");
+        await page.ClickAsync("#list-button");
+        await Assertions.Expect(page.Locator("#list-status")).ToHaveTextAsync("/: 2 entries");
+        await Assertions.Expect(page.Locator("#file-list").Locator("xpath=..")).Not.ToHaveClassAsync("stale");
+        await Assertions.Expect(page.Locator("#file-list tr[data-name='second.txt']")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Refresh_FolderMissing_ListClearedAndErrorOnTheListsLine()
+    {
+        using var timeout = TestTimeout.Start();
+        await using var lab = await WebLab.StartAsync(cancellationToken: timeout.Token);
+        await File.WriteAllTextAsync(Path.Combine(lab.Root, "main.py"), "print(1)\n", timeout.Token);
+        var (context, page) = await LoginAsync(browser, lab);
+        await using var _ = context;
+        await Assertions.Expect(page.Locator("#file-list tr[data-name='main.py']")).ToBeVisibleAsync();
+
+        await page.FillAsync("#list-folder", "/no-such-folder");
+        await page.ClickAsync("#list-button");
+        await Assertions.Expect(page.Locator("#list-status")).ToContainTextAsync("Listing /no-such-folder failed");
+        await Assertions.Expect(page.Locator("#file-list tr")).ToHaveCountAsync(0);
+        // The other panels' lines are theirs: nothing there.
+        await Assertions.Expect(page.Locator("#get-status")).ToHaveTextAsync("");
+        await Assertions.Expect(page.Locator("#put-status")).ToHaveTextAsync("");
+    }
+
+    [Fact]
+    public async Task GetAtTheContinuationPrompt_AsksFirst_DropNamesTheLikelyCause()
+    {
+        using var timeout = TestTimeout.Start();
+        await using var lab = await WebLab.StartAsync(cancellationToken: timeout.Token);
+        var (context, page) = await LoginAsync(browser, lab);
+        await using var owned = context;
+
+        await page.MainFrame.TypeAsync(page, "for i in range(3):\n");
+        await page.MainFrame.WaitForTextAsync("... ");
+        await page.FillAsync("#get-name", "/nope.txt");
+
+        // The page cannot check the name without interrupting the line: it asks first. No: nothing is risked.
+        string? asked = null;
+        void Dismiss(object? sender, IDialog dialog)
+        {
+            asked = dialog.Message;
+            _ = dialog.DismissAsync();
+        }
+
+        page.Dialog += Dismiss;
+        await page.ClickAsync("#get-button");
+        await Assertions.Expect(page.Locator("#get-status")).ToContainTextAsync("Not asked: the board is busy");
+        Assert.NotNull(asked);
+        Assert.Contains("cannot check that /nope.txt exists", asked, StringComparison.Ordinal);
+        Assert.Equal("connected", await page.EvaluateAsync<string>("() => window.webrepl.state()"));
+        page.Dialog -= Dismiss;
+
+        // Yes: the board drops the connection on a file it cannot open, and the page names the likely cause.
+        page.Dialog += (_, dialog) => _ = dialog.AcceptAsync();
+        await page.ClickAsync("#get-button");
+        await Assertions.Expect(page.Locator("#get-status")).ToContainTextAsync("The board probably has no file /nope.txt", new() { Timeout = 30000 });
+    }
+
+    [Fact]
     public async Task Favicon_Served()
     {
         using var timeout = TestTimeout.Start();
