@@ -11,9 +11,12 @@ public sealed class RawReplOutputFilterTests
 {
     private const string FriendlyBanner = "\r\nMicroPython v1.24.1 on 2024-11-29; ESP32 module with ESP32\r\nType \"help()\" for more information.\r\n>>> ";
 
-    private static string Run(params string[] frames)
+    private static string Run(params string[] frames) => RunAfter("\r\n", frames);
+
+    private static string RunAfter(string shownBefore, params string[] frames)
     {
         var filter = new RawReplOutputFilter();
+        filter.Passed(Encoding.Latin1.GetBytes(shownBefore));
         filter.Start();
         var seen = new StringBuilder();
         foreach (string frame in frames)
@@ -62,5 +65,12 @@ public sealed class RawReplOutputFilterTests
             "R\u0001\u0080\u0000\u0004two\r\n\u0004\u0004>",
             FriendlyBanner);
         Assert.Equal("one\r\ntwo\r\n>>> ", seen);
+    }
+
+    [Fact]
+    public void Filter_OthersAtAPrompt_ProgramOutputAndPromptOnLinesOfTheirOwn()
+    {
+        Assert.Equal("\r\nfor people 42\r\n>>> ", RunAfter(">>> ", "raw REPL; CTRL-B to exit\r\n>", "R\u0001\u0080\u0000\u0004for people 42\r\n\u0004\u0004>", FriendlyBanner));
+        Assert.Equal("\r\n>>> ", RunAfter(">>> ", "raw REPL; CTRL-B to exit\r\n>", "R\u0001\u0080\u0000\u0004\u0004\u0004>", FriendlyBanner));
     }
 }

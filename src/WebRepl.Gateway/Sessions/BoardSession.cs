@@ -42,7 +42,7 @@ internal sealed partial class BoardSession
         "\r\n[gateway] Input dropped: too much typed while another client's code runs.\r\n"u8.ToArray();
 
     private static readonly byte[] RawRunNotice =
-        "\r\n[gateway] Another client is running code on the board (raw REPL): you see what its programs print.\r\n"u8.ToArray();
+        "\r\n[gateway] Another client is running code on the board (raw REPL): you see what its programs print."u8.ToArray();
 
     /// <summary>The most output held back from the others while a client's Ctrl-A waits for the board's answer.</summary>
     private const int MaxHeldOutput = 4096;
@@ -1451,6 +1451,11 @@ internal sealed partial class BoardSession
             _heldFrom = null;
         }
 
+        if (!_othersView.Active)
+        {
+            _othersView.Passed(others.Span);
+        }
+
         var owner = _viewOwner ?? (trial || confirmed ? _rawOwner : null);
         bool sendOthers = !others.IsEmpty || (frame.EndOfMessage && _othersMidMessage);
         foreach (var client in receivers)
@@ -1515,6 +1520,7 @@ internal sealed partial class BoardSession
             var heldFrom = _heldFrom;
             _othersHeld.Clear();
             _heldFrom = null;
+            _othersView.Passed(held);
             foreach (var client in receivers)
             {
                 if (!ReferenceEquals(client, heldFrom) && !await client.SendAsync(held, WebSocketFrameType.Text).ConfigureAwait(false))

@@ -18,6 +18,7 @@ internal sealed class RawReplOutputFilter
     private State _state = State.Off;
     private int _skip;
     private byte _lastShown = (byte)'\n';
+    private bool _runStarts;
 
     private enum State
     {
@@ -51,6 +52,15 @@ internal sealed class RawReplOutputFilter
         _recentLength = 0;
     }
 
+    /// <summary>Output the others were sent while the filter was off: its last byte says whether a line is open.</summary>
+    public void Passed(ReadOnlySpan<byte> shown)
+    {
+        if (!shown.IsEmpty)
+        {
+            _lastShown = shown[^1];
+        }
+    }
+
     /// <summary>What the others see of a frame of the board's output (empty when it is all protocol).</summary>
     public byte[] Filter(ReadOnlySpan<byte> frame)
     {
@@ -74,12 +84,13 @@ internal sealed class RawReplOutputFilter
                     else if (b == (byte)'K' && _recentLength > 0 && _recent[_recentLength - 1] == (byte)'O')
                     {
                         _state = State.Stdout;
+                        _runStarts = true;
                     }
                     else if (Seen(b, FriendlyPrompt))
                     {
                         // The friendly REPL is back: its prompt, on a line of its own.
                         _state = State.Off;
-                        output.AddRange(_lastShown == (byte)'\n' ? ">>> "u8 : "\r\n>>> "u8);
+                        output.AddRange((output.Count > 0 ? output[^1] : _lastShown) == (byte)'\n' ? ">>> "u8 : "\r\n>>> "u8);
                     }
 
                     break;
@@ -97,6 +108,7 @@ internal sealed class RawReplOutputFilter
                     else if (b == 0x04)
                     {
                         _state = State.Stdout;
+                        _runStarts = true;
                     }
                     else if (Seen(b, RawBanner))
                     {
@@ -106,28 +118,21 @@ internal sealed class RawReplOutputFilter
                     break;
 
                 case State.Stdout:
-                    if (b == 0x04)
-                    {
-                        _state = State.Stderr;
-                    }
-                    else
-                    {
-                        output.Add(b);
-                    }
-
-                    break;
-
                 case State.Stderr:
                     if (b == 0x04)
                     {
-                        _state = State.Prompt;
+                        _state = _state == State.Stdout ? State.Stderr : State.Prompt;
                         _recentLength = 0;
-                    }
-                    else
-                    {
-                        output.Add(b);
+                        break;
                     }
 
+                    if (_runStarts && (output.Count > 0 ? output[^1] : _lastShown) != (byte)'\n')
+                    {
+                        output.AddRange("\r\n"u8); // a program's output starts on a line of its own
+                    }
+
+                    _runStarts = false;
+                    output.Add(b);
                     break;
             }
 
