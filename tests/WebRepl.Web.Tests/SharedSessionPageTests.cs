@@ -63,7 +63,7 @@ public sealed class SharedSessionPageTests(BrowserFixture browser)
         await first.MainFrame.TypeAsync(first, "print('mine', 2 * 21)\n");
         await first.MainFrame.WaitForLineAsync("mine 42");
 
-        string[] parts = (await first.MainFrame.TerminalTextAsync()).Split("[gateway] Another client is running code");
+        string[] parts = (await first.MainFrame.TerminalTextAsync()).Split("[gateway] Another client is running code on the board (raw REPL): you see what its programs print.");
         Assert.Equal(2, parts.Length); // told once
         string seen = parts[1];
         Assert.DoesNotContain("raw REPL", seen, StringComparison.Ordinal);
