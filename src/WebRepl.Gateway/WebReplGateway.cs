@@ -238,6 +238,25 @@ public sealed partial class WebReplGateway : IAsyncDisposable
                 return;
             }
 
+            if (!path.StartsWith("/api/", StringComparison.Ordinal))
+            {
+                // The static pages are public files that other sites' pages may read: Edrys fetches a module's page to
+                // read its title and settings (an error there leaves the module out of the class). Only reading: the
+                // WebSockets keep their origin policy, and the session and board lists (above) get no such header.
+                if (HttpMethods.IsOptions(context.Request.Method))
+                {
+                    AllowCrossOrigin(context);
+                    context.Response.Headers.Allow = "GET, HEAD, OPTIONS";
+                    context.Response.StatusCode = StatusCodes.Status204NoContent;
+                    return;
+                }
+
+                if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+                {
+                    AllowCrossOrigin(context);
+                }
+            }
+
             await next(context).ConfigureAwait(false);
         });
 
@@ -283,6 +302,24 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         {
             TransportPool = transport?.Pool,
         };
+    }
+
+    /// <summary>CORS for a public static file: any page may read it (no credentials), and ask first (a preflight).</summary>
+    private static void AllowCrossOrigin(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers.AccessControlAllowOrigin = "*";
+        if (HttpMethods.IsOptions(context.Request.Method))
+        {
+            headers.AccessControlAllowMethods = "GET, HEAD, OPTIONS";
+            var asked = context.Request.Headers.AccessControlRequestHeaders;
+            if (asked.Count > 0)
+            {
+                headers.AccessControlAllowHeaders = asked;
+            }
+
+            headers.AccessControlMaxAge = "86400";
+        }
     }
 
     /// <summary>Closes every session (clients get code 1001 and a reason), then stops Kestrel.</summary>

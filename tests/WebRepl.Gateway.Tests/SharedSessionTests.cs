@@ -118,10 +118,14 @@ public sealed class SharedSessionTests
         var runner = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
         await using var typist = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
         await runner.SendAsync("\x01raw REPL; CTRL-B to exit\r\n>"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
-        await typist.ReadTextUntilAsync("CTRL-B to exit\r\n>", cts.Token);
+        // The others see what the runner's programs print, not the raw REPL's banner: they are told instead.
+        await typist.ReadTextUntilAsync("running code on the board (raw REPL)", cts.Token);
         await typist.SendAsync("after\r"u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
         await typist.ReadTextUntilAsync("Ctrl-C interrupts it.\r\n", cts.Token);
 
+        // What a board prints once it has left the raw REPL, its friendly prompt, ends that view (this board echoes).
+        await runner.SendAsync("\r\n>>> "u8.ToArray(), WebSocketFrameType.Text, true, cts.Token);
+        await runner.ReadTextUntilAsync(">>> ", cts.Token);
         await runner.CloseAsync(1000, "done", cts.Token);
         await runner.DisposeAsync();
 

@@ -54,7 +54,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         await using var _ = context;
 
         await page.ClickAsync("#connect"); // Disconnect
-        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Disconnected: disconnected");
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Disconnected");
         await page.MainFrame.WaitForTextAsync("Disconnected");
 
         await page.ReloadAsync();
@@ -109,7 +109,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
             new FilePayload { Name = "hello.py", MimeType = "text/x-python", Buffer = first },
             new FilePayload { Name = "data.bin", MimeType = "application/octet-stream", Buffer = second },
         });
-        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync("Sent 2 files to /lib/sent", new() { Timeout = 30000 });
+        await Assertions.Expect(page.Locator("#put-status")).ToHaveTextAsync("Sent 2 files to /lib/sent", new() { Timeout = 30000 });
 
         Assert.Equal(first, await File.ReadAllBytesAsync(Path.Combine(lab.Root, "lib", "sent", "hello.py"), timeout.Token));
         Assert.Equal(second, await File.ReadAllBytesAsync(Path.Combine(lab.Root, "lib", "sent", "data.bin"), timeout.Token));
@@ -175,7 +175,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         await Assertions.Expect(zone).ToHaveClassAsync("over");
         await zone.DispatchEventAsync("drop", new { dataTransfer = files });
         await Assertions.Expect(zone).Not.ToHaveClassAsync("over");
-        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync("Sent 2 files to /drop", new() { Timeout = 30000 });
+        await Assertions.Expect(page.Locator("#put-status")).ToHaveTextAsync("Sent 2 files to /drop", new() { Timeout = 30000 });
 
         Assert.Equal(first, await File.ReadAllBytesAsync(Path.Combine(lab.Root, "drop", "dropped.py"), timeout.Token));
         Assert.Equal(second, await File.ReadAllBytesAsync(Path.Combine(lab.Root, "drop", "dropped.bin"), timeout.Token));
@@ -187,7 +187,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         await page.Locator("#terminal").DispatchEventAsync("dragover", new { dataTransfer = third });
         await Assertions.Expect(zone).ToHaveClassAsync("over");
         await page.Locator("#terminal").DispatchEventAsync("drop", new { dataTransfer = third });
-        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync("Sent /drop/third.txt, 16 bytes", new() { Timeout = 30000 });
+        await Assertions.Expect(page.Locator("#put-status")).ToHaveTextAsync("Sent /drop/third.txt, 16 bytes", new() { Timeout = 30000 });
         Assert.Equal("on the terminal\n", await File.ReadAllTextAsync(Path.Combine(lab.Root, "drop", "third.txt"), timeout.Token));
         await Assertions.Expect(zone).Not.ToHaveClassAsync("over");
     }
@@ -250,7 +250,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         string name = new string('é', 30) + ".py"; // 63 bytes of UTF-8 alone; with the folder, 68: too long
         await page.FillAsync("#put-folder", "/lib");
         await page.SetInputFilesAsync("#put-input", new FilePayload { Name = name, MimeType = "text/plain", Buffer = [1, 2, 3] });
-        await Assertions.Expect(page.Locator("#transfer-status")).ToContainTextAsync("at most 63");
+        await Assertions.Expect(page.Locator("#put-status")).ToContainTextAsync("at most 63");
         Assert.False(Directory.Exists(Path.Combine(lab.Root, "lib")) && Directory.EnumerateFiles(Path.Combine(lab.Root, "lib")).Any());
     }
 
@@ -271,12 +271,12 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         await download.SaveAsAsync(saved);
         Assert.Equal(content, await File.ReadAllBytesAsync(saved, timeout.Token));
         File.Delete(saved);
-        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync("Got /blob.bin, 70000 bytes");
+        await Assertions.Expect(page.Locator("#get-status")).ToHaveTextAsync("Got /blob.bin, 70000 bytes");
 
         // A missing file is reported, and the session survives.
         await page.FillAsync("#get-name", "/nope.txt");
         await page.ClickAsync("#get-button");
-        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync("The board has no file /nope.txt.");
+        await Assertions.Expect(page.Locator("#get-status")).ToHaveTextAsync("The board has no file /nope.txt.");
         await page.MainFrame.TypeAsync(page, "print(6*7)\n");
         await page.MainFrame.WaitForLineAsync("42");
     }

@@ -329,7 +329,8 @@ export class Board {
     }
     this.connection = null;
     this.activeRepl = null;
-    const reason = this.denied ? 'wrong password (Access denied)' : describeClose(info);
+    // No reason for a close the user asked for: "Disconnected: disconnected" said nothing.
+    const reason = this.denied ? 'wrong password (Access denied)' : info.byUser ? '' : describeClose(info);
     this.setState('disconnected', reason);
   }
 

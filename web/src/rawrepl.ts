@@ -57,8 +57,9 @@ export class RawRepl {
 
   /** Stops what runs (Ctrl-C) and enters the raw REPL (Ctrl-A); resolves at its prompt. */
   async enter(): Promise<void> {
-    this.connection.sendText('\r\x03\x03');
-    this.connection.sendText('\r\x01');
+    // One message: a gateway then knows of the Ctrl-A before the board answers the Ctrl-C, and keeps the prompts
+    // it prints for it from the session's other clients.
+    this.connection.sendText('\r\x03\x03\r\x01');
     await this.reader.readUntil(RawBanner, PromptTimeoutMs, 'the raw REPL prompt (is a program ignoring Ctrl-C?)');
   }
 

@@ -41,6 +41,12 @@ internal sealed partial class BoardSession
     private static readonly byte[] HeldTextFullNotice =
         "\r\n[gateway] Input dropped: too much typed while another client's code runs.\r\n"u8.ToArray();
 
+    private static readonly byte[] RawRunNotice =
+        "\r\n[gateway] Another client is running code on the board (raw REPL): you see what its programs print."u8.ToArray();
+
+    /// <summary>The most output held back from the others while a client's Ctrl-A waits for the board's answer.</summary>
+    private const int MaxHeldOutput = 4096;
+
     private static readonly byte[] LeaveRawRepl = [0x02];
 
     private static readonly byte[] EndPasteAndLeaveRawRepl = [0x03, 0x02];
@@ -86,6 +92,16 @@ internal sealed partial class BoardSession
     private GatewayClient? _rawOwner;
     private bool _rawConfirmed;
     private readonly OutputWindow _rawBanner = new(64);
+
+    // The others' view of a client's raw REPL (under _broadcast): the owner sees the board's output as it is, the
+    // others what its programs print (RawReplOutputFilter). The board's answer to the owner's Ctrl-A (the prompts
+    // from the Ctrl-C before it, the banner) is held from the others until it is clear whether that Ctrl-A entered
+    // the raw REPL (then it is dropped) or was something else (then it goes out).
+    private readonly RawReplOutputFilter _othersView = new();
+    private readonly List<byte> _othersHeld = [];
+    private GatewayClient? _viewOwner;
+    private GatewayClient? _heldFrom;
+    private bool _othersMidMessage;
     private GatewayClient[] _receivers = [];
     private WebSocketConnection? _board;
     private SessionState _state = SessionState.Connecting;
@@ -761,6 +777,7 @@ internal sealed partial class BoardSession
             _drainingText |= drain;
         }
 
+        await ReleaseOthersOutputAsync().ConfigureAwait(false);
         if (drain)
         {
             await DrainHeldTextAsync().ConfigureAwait(false);
@@ -1420,6 +1437,8 @@ internal sealed partial class BoardSession
     {
         GatewayClient[] receivers;
         bool loggedIn = false;
+        bool confirmed = false;
+        bool trial = false;
         lock (_gate)
         {
             if (_state == SessionState.LoggingIn)
@@ -1462,6 +1481,12 @@ internal sealed partial class BoardSession
                         _rawConfirmed = true;
                         _rawBanner.Clear();
                         LogRawRepl(_logger, _rawOwner.Name, BoardText, true);
+                        confirmed = true;
+                        _viewOwner = _rawOwner;
+                    }
+                    else
+                    {
+                        trial = true;
                     }
                 }
             }
@@ -1481,12 +1506,142 @@ internal sealed partial class BoardSession
             LogLoggedIn(_logger, BoardText, opener.Name);
         }
 
+        if (!loggedIn && receivers.Length > 0)
+        {
+            await SendToOthersViewAsync(receivers, frame, confirmed, trial).ConfigureAwait(false);
+            return;
+        }
+
         foreach (var client in receivers)
         {
             if (!await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
             {
                 Drop(client);
             }
+        }
+    }
+
+    /// <summary>
+    /// A frame of the board's output to the logged-in receivers (under _broadcast): as it is outside a raw REPL and to
+    /// the raw REPL's owner; to the others, what its programs print, and, the first time, a line that says why.
+    /// </summary>
+    private async Task SendToOthersViewAsync(GatewayClient[] receivers, WebSocketFrame frame, bool confirmed, bool trial)
+    {
+        ReadOnlyMemory<byte> others = frame.Payload;
+        byte[]? released = null;
+        var heldFrom = _heldFrom;
+        if (confirmed)
+        {
+            // The owner's Ctrl-A entered the raw REPL: its answer (held so far, and this frame) is protocol.
+            _othersHeld.Clear();
+            _heldFrom = null;
+            _othersView.Start();
+        }
+
+        if (_othersView.Active)
+        {
+            others = _othersView.Filter(frame.Payload.Span);
+            if (!_othersView.Active)
+            {
+                _viewOwner = null;
+            }
+        }
+        else if (trial && _othersHeld.Count + frame.Payload.Length <= MaxHeldOutput)
+        {
+            _othersHeld.AddRange(frame.Payload.Span);
+            _heldFrom = _rawOwner;
+            others = ReadOnlyMemory<byte>.Empty;
+        }
+        else if (_othersHeld.Count > 0)
+        {
+            // That Ctrl-A was not the raw REPL (or its answer is too long to be one): what was held goes out first
+            // (not to the client that typed it, which had it at once).
+            released = [.. _othersHeld];
+            _othersHeld.Clear();
+            _heldFrom = null;
+        }
+
+        if (!_othersView.Active)
+        {
+            _othersView.Passed(others.Span);
+        }
+
+        var owner = _viewOwner ?? (trial || confirmed ? _rawOwner : null);
+        bool sendOthers = !others.IsEmpty || (frame.EndOfMessage && _othersMidMessage);
+        foreach (var client in receivers)
+        {
+            bool isOwner = ReferenceEquals(client, owner);
+            if (!isOwner && confirmed && !_othersMidMessage && !client.ToldRawRun)
+            {
+                client.ToldRawRun = true;
+                if (!await client.SendAsync(RawRunNotice, WebSocketFrameType.Text).ConfigureAwait(false))
+                {
+                    Drop(client);
+                    continue;
+                }
+            }
+
+            if (released is not null && !ReferenceEquals(client, heldFrom) &&
+                !await client.SendAsync(released, WebSocketFrameType.Text).ConfigureAwait(false))
+            {
+                Drop(client);
+                continue;
+            }
+
+            if (isOwner ? !await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false)
+                : sendOthers && !await client.SendAsync(others, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
+            {
+                Drop(client);
+            }
+        }
+
+        if (sendOthers)
+        {
+            _othersMidMessage = !frame.EndOfMessage;
+        }
+    }
+
+    /// <summary>Sends the others what was held from them when a client's Ctrl-A turns out not to be the raw REPL.</summary>
+    private async Task ReleaseOthersOutputAsync()
+    {
+        try
+        {
+            await _broadcast.WaitAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            GatewayClient[] receivers;
+            lock (_gate)
+            {
+                if (_othersHeld.Count == 0 || _othersView.Active || (_rawOwner is not null && !_rawConfirmed))
+                {
+                    return;
+                }
+
+                receivers = _receivers;
+            }
+
+            byte[] held = [.. _othersHeld];
+            var heldFrom = _heldFrom;
+            _othersHeld.Clear();
+            _heldFrom = null;
+            _othersView.Passed(held);
+            foreach (var client in receivers)
+            {
+                if (!ReferenceEquals(client, heldFrom) && !await client.SendAsync(held, WebSocketFrameType.Text).ConfigureAwait(false))
+                {
+                    Drop(client);
+                }
+            }
+        }
+        finally
+        {
+            _broadcast.Release();
         }
     }
 

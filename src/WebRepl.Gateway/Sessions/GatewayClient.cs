@@ -104,6 +104,9 @@ internal sealed class GatewayClient : IAsyncDisposable
     /// <summary>True once the client was told that its input is held for another client's raw REPL (guarded by the session's lock).</summary>
     public bool ToldInputHeld { get; set; }
 
+    /// <summary>True once the gateway has told this client that another one runs code (raw REPL): it is told once.</summary>
+    public bool ToldRawRun { get; set; }
+
     /// <summary>When the client's last frame arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; its receive loop only).</summary>
     public long LastFrameAt { get; set; }
 

@@ -49,8 +49,36 @@ function relay(text: string): void {
     relayTimer = null;
     const body = relayBuffer;
     relayBuffer = '';
+    keepScrollback(body);
     send(api, 'write', body);
   }, 25);
+}
+
+/**
+ * The recent output the station relayed, for those who join later: each asks once its module is ready (a message
+ * sent when Edrys lists a new user could reach a page that has not loaded yet), and the station answers that user
+ * alone. The station, not the gateway, keeps it: students never connect to the gateway, they see what the station
+ * relays. It is what was sent as 'write' before the answer, so a joiner that shows it, then the writes after it,
+ * sees each byte once.
+ */
+const ScrollbackChars = 32 * 1024;
+let scrollback = '';
+function keepScrollback(text: string): void {
+  scrollback += text;
+  if (scrollback.length > ScrollbackChars) {
+    // Cut at a line start, so that no escape sequence or character is cut in two.
+    const cut = scrollback.indexOf('\n', scrollback.length - ScrollbackChars);
+    scrollback = cut < 0 ? scrollback.slice(-ScrollbackChars) : scrollback.slice(cut + 1);
+  }
+}
+
+/** Who may connect and disconnect the station's board: the station, and teachers (not students). */
+function mayConnect(role: string | undefined): boolean {
+  return role === 'station' || role === 'teacher';
+}
+
+function roleOf(user: string): string | undefined {
+  return api?.liveClass?.users?.[user]?.role;
 }
 
 function setFileStatus(text: string): void {
@@ -211,10 +239,18 @@ function onStationMessage(message: EdrysMessage, self: boolean): void {
       if (typeof message.body === 'string') board?.keys(message.body);
       break;
     case 'connect':
-      void stationConnect(typeof message.body === 'string' && message.body ? message.body : urlInput.value.trim());
-      break;
     case 'disconnect':
-      board?.disconnect();
+      if (!mayConnect(roleOf(message.from))) {
+        // A student's page does not offer the button; a request from one (an old page) changes nothing.
+        show(note(`${message.from} may not ${message.subject} the board: the station and teachers do.`));
+        break;
+      }
+      if (message.subject === 'disconnect') board?.disconnect();
+      else void stationConnect(typeof message.body === 'string' && message.body ? message.body : urlInput.value.trim());
+      break;
+    case 'scrollback':
+      // A page that has just joined asks for what it missed (see keepScrollback).
+      if (api && scrollback) send(api, 'scrollback', scrollback, message.from);
       break;
     case 'run_self_charge': {
       const script = idleScript();
@@ -274,6 +310,13 @@ function onRemoteMessage(message: EdrysMessage, self: boolean): void {
     case 'write':
       if (typeof message.body === 'string') term.terminal.write(message.body);
       break;
+    case 'scrollback':
+      // The station's answer to this page's request (others' requests, with no body, go to everyone: not these).
+      if (typeof message.body === 'string' && message.body && roleOf(message.from) === 'station') {
+        term.terminal.reset();
+        term.terminal.write(message.body);
+      }
+      break;
     case 'got_file': {
       const body = asObject(message.body);
       if (typeof body?.filename === 'string' && pendingGets.delete(body.filename)) {
@@ -296,6 +339,10 @@ function refreshFromState(): void {
     setStatus(statusString, 'remote');
     document.body.dataset.state = statusString.startsWith('Connected') ? 'connected' : 'disconnected';
     connectButton.textContent = statusString.startsWith('Disconnected') || statusString.startsWith('Not') ? 'Connect' : 'Disconnect';
+    // Students see the state, not a button that drives the station's board.
+    const allowed = mayConnect(api?.role);
+    connectButton.hidden = !allowed;
+    connectButton.disabled = !allowed;
     const version = shared.get('version');
     versionText.hidden = !(typeof version === 'string' && version);
     versionText.textContent = `MicroPython ${version}`;
@@ -361,6 +408,7 @@ if (!api) {
     document.body.dataset.role = api.role;
     warnAboutPassword();
     urlInput.disabled = api.role === 'student';
+    if (!isStation()) send(api, 'scrollback', ''); // what the station showed before this page was there
     if (isStation()) {
       setStatus('Disconnected', 'disconnected');
       board = createBoard();

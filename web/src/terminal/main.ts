@@ -1,6 +1,7 @@
 // The terminal page (served at /): a WebREPL terminal with file transfer and a file panel.
 
 import { Board, BoardState, Entry, errorText } from '../board';
+import { ConnectionClosedError } from '../connection';
 import { checkName, joinPath, mixedContentProblem } from '../protocol';
 import { byId, createTerminal, formatBytes, note, saveBytes } from '../ui/term';
 import './terminal.css';
@@ -15,10 +16,9 @@ const putInput = byId<HTMLInputElement>('put-input');
 const dropZone = byId<HTMLDivElement>('drop-zone');
 const getName = byId<HTMLInputElement>('get-name');
 const getButton = byId<HTMLButtonElement>('get-button');
-const transferProgress = byId<HTMLProgressElement>('transfer-progress');
-const transferStatus = byId<HTMLSpanElement>('transfer-status');
 const listFolder = byId<HTMLInputElement>('list-folder');
 const listButton = byId<HTMLButtonElement>('list-button');
+const listStatus = byId<HTMLSpanElement>('list-status');
 const fileList = byId<HTMLTableSectionElement>('file-list');
 
 const term = createTerminal(byId('terminal'), (text) => void board.paste(text));
@@ -104,7 +104,9 @@ function showState(state: BoardState, detail: string): void {
       statusText.textContent = detail ? `Disconnected: ${detail}` : 'Disconnected';
       versionText.hidden = true;
       if (previous !== 'disconnected') {
-        term.terminal.write(note(`Disconnected${detail ? `: ${detail}` : ''}`, '31'));
+        // A Disconnect the user asked for is no error: said plainly, not in red.
+        term.terminal.write(detail ? note(`Disconnected: ${detail}`, '31') : note('Disconnected.'));
+        markListStale('Not connected: the list is from before.');
       }
       break;
   }
@@ -143,33 +145,50 @@ urlInput.addEventListener('keydown', (event) => {
   if (event.key === 'Enter') void connect();
 });
 
-function setProgress(text: string, done?: number, total?: number | null): void {
-  transferStatus.textContent = text;
-  if (done === undefined) {
-    transferProgress.hidden = true;
-    return;
-  }
-  transferProgress.hidden = false;
-  if (total) {
-    transferProgress.max = total;
-    transferProgress.value = done;
-  } else {
-    transferProgress.removeAttribute('value'); // indeterminate while the size is unknown
-  }
+/** A panel's own status line and progress bar: each panel says what happened to what it was asked. */
+interface PanelStatus {
+  (text: string, done?: number, total?: number | null): void;
+  readonly text: string;
 }
+
+function panelStatus(statusId: string, progressId: string): PanelStatus {
+  const status = byId<HTMLSpanElement>(statusId);
+  const progress = byId<HTMLProgressElement>(progressId);
+  const show = (text: string, done?: number, total?: number | null) => {
+    status.textContent = text;
+    if (done === undefined) {
+      progress.hidden = true;
+      return;
+    }
+    progress.hidden = false;
+    if (total) {
+      progress.max = total;
+      progress.value = done;
+    } else {
+      progress.removeAttribute('value'); // indeterminate while the size is unknown
+    }
+  };
+  return Object.defineProperty(show, 'text', { get: () => status.textContent ?? '' }) as PanelStatus;
+}
+
+const putProgress = panelStatus('put-status', 'put-progress');
+const getProgress = panelStatus('get-status', 'get-progress');
+
+/** What a busy board is, in the words the panels use. */
+const BusyText = 'the board is busy (a program runs, or a line is half typed: see the terminal)';
 
 /** Sends the files to the chosen folder, one after another, with progress. */
 async function sendFiles(files: File[]): Promise<void> {
   if (files.length === 0) return;
   if (board.state !== 'connected') {
-    setProgress('Connect and log in first.');
+    putProgress('Connect and log in first.');
     return;
   }
   const folder = putFolder.value.trim() || '/';
   for (const file of files) {
     const problem = checkName(joinPath(folder, file.name));
     if (problem) {
-      setProgress(`Not sent: ${problem}.`);
+      putProgress(`Not sent: ${problem}.`);
       return;
     }
   }
@@ -182,33 +201,56 @@ async function sendFiles(files: File[]): Promise<void> {
       const data = new Uint8Array(await file.arrayBuffer());
       const label = files.length > 1 ? ` (${index + 1}/${files.length})` : '';
       await board.putFile(path, data, (done, total) =>
-        setProgress(`Sending ${path}${label}: ${formatBytes(done)} of ${formatBytes(total ?? data.length)}`, done, total),
+        putProgress(`Sending ${path}${label}: ${formatBytes(done)} of ${formatBytes(total ?? data.length)}`, done, total),
       );
-      setProgress(`Sent ${path}, ${data.length} bytes${label}`);
+      putProgress(`Sent ${path}, ${data.length} bytes${label}`);
     }
-    if (files.length > 1) setProgress(`Sent ${files.length} files to ${folder}`);
+    if (files.length > 1) putProgress(`Sent ${files.length} files to ${folder}`);
+    // The list follows when it shows that folder; its own line says if it cannot (the board is busy).
     if (listFolder.value.trim() === folder) void refreshList();
   } catch (error) {
-    setProgress(`Sending failed: ${errorText(error)}`);
+    putProgress(`Sending failed: ${errorText(error)}`);
   }
 }
 
 async function fetchFile(path: string): Promise<void> {
   const problem = checkName(path);
   if (problem) {
-    setProgress(`Not asked: ${problem}.`);
+    getProgress(`Not asked: ${problem}.`);
+    return;
+  }
+  if (board.state !== 'connected') {
+    getProgress('Connect and log in first.');
+    return;
+  }
+  // A board drops the connection on a GET of a file it cannot open. At the prompt the page checks first (through
+  // the REPL); when the board is busy it cannot without interrupting, so it asks before taking the risk.
+  const checked = board.atPrompt;
+  if (
+    !checked &&
+    !confirm(
+      `${BusyText[0].toUpperCase()}${BusyText.slice(1)}, so the page cannot check that ${path} exists. ` +
+        'If the board has no such file, it drops the connection. Get it anyway?',
+    )
+  ) {
+    getProgress(`Not asked: ${BusyText}; press Enter or Ctrl-C in the terminal, then Get.`);
     return;
   }
   try {
-    if (board.atPrompt && !(await board.exists(path))) {
-      setProgress(`The board has no file ${path}.`);
+    if (checked && !(await board.exists(path))) {
+      getProgress(`The board has no file ${path}.`);
       return;
     }
-    const data = await board.getFile(path, (done) => setProgress(`Getting ${path}: ${formatBytes(done)}`, done, null));
-    setProgress(`Got ${path}, ${data.length} bytes`);
+    const data = await board.getFile(path, (done) => getProgress(`Getting ${path}: ${formatBytes(done)}`, done, null));
+    getProgress(`Got ${path}, ${data.length} bytes`);
     saveBytes(path, data);
   } catch (error) {
-    setProgress(`Getting failed: ${errorText(error)}`);
+    if (error instanceof ConnectionClosedError || !board.isConnected) {
+      // What a board does when it cannot open the file: it says nothing and drops the connection.
+      getProgress(`Getting ${path} failed: the connection dropped (${errorText(error)}). The board probably has no file ${path}; connect again.`);
+    } else {
+      getProgress(`Getting failed: ${errorText(error)}`);
+    }
   }
 }
 
@@ -258,11 +300,11 @@ for (const target of [dropZone, document.body]) {
     event.stopPropagation();
     const { files, folders } = droppedFiles(event.dataTransfer);
     if (folders > 0 && files.length === 0) {
-      setProgress('Not sent: drop files, not folders.');
+      putProgress('Not sent: drop files, not folders.');
       return;
     }
     void sendFiles(files).then(() => {
-      if (folders > 0) setProgress(`${transferStatus.textContent} (${folders === 1 ? 'a folder was' : `${folders} folders were`} left out)`);
+      if (folders > 0) putProgress(`${putProgress.text} (${folders === 1 ? 'a folder was' : `${folders} folders were`} left out)`);
     });
   });
 }
@@ -271,23 +313,42 @@ getName.addEventListener('keydown', (event) => {
   if (event.key === 'Enter') void fetchFile(getName.value.trim());
 });
 
+/** Keeps the list on screen but marks it as out of date (greyed, its actions off), with the reason. */
+function markListStale(reason: string): void {
+  if (fileList.rows.length === 0) return;
+  fileList.parentElement?.classList.add('stale');
+  for (const control of fileList.querySelectorAll('button')) control.disabled = true;
+  listStatus.textContent = reason;
+}
+
 /** Lists the folder through the REPL, when nothing runs (listing would interrupt a program). */
 async function refreshList(): Promise<void> {
-  if (board.state !== 'connected') return;
-  if (!board.atPrompt) {
-    setProgress('The board is busy (a program runs, or a line is half typed): press Enter or Ctrl-C, then Refresh.');
+  if (board.state !== 'connected') {
+    listStatus.textContent = 'Connect and log in first.';
     return;
   }
   const folder = listFolder.value.trim() || '/';
+  if (!board.atPrompt) {
+    markListStale('');
+    listStatus.textContent = `Not listed: ${BusyText}; press Enter or Ctrl-C, then Refresh.`;
+    return;
+  }
+  listStatus.textContent = `Listing ${folder}…`;
   try {
-    renderList(folder, await board.list(folder));
+    const entries = await board.list(folder);
+    renderList(folder, entries);
+    listStatus.textContent = `${folder}: ${entries.length === 0 ? 'empty' : entries.length === 1 ? '1 entry' : `${entries.length} entries`}`;
   } catch (error) {
-    setProgress(`Listing ${folder} failed: ${errorText(error)}`);
+    // No list is better than one that looks current: what is shown would be another folder's, or old.
+    fileList.replaceChildren();
+    fileList.parentElement?.classList.remove('stale');
+    listStatus.textContent = `Listing ${folder} failed: ${errorText(error)}`;
   }
 }
 
 function renderList(folder: string, entries: Entry[]): void {
   fileList.replaceChildren();
+  fileList.parentElement?.classList.remove('stale');
   for (const entry of entries) {
     const path = joinPath(folder, entry.name);
     const row = fileList.insertRow();
@@ -314,13 +375,15 @@ function renderList(folder: string, entries: Entry[]): void {
     actions.append(
       button('✕', `Delete ${path}`, 'delete', async () => {
         if (!confirm(`Delete ${path} on the board?`)) return;
+        let result: string;
         try {
           await board.remove(path, entry.isDir);
-          setProgress(`Deleted ${path}`);
+          result = `Deleted ${path}`;
         } catch (error) {
-          setProgress(`Deleting failed: ${errorText(error)}`);
+          result = `Deleting ${path} failed: ${errorText(error)}`;
         }
-        void refreshList();
+        await refreshList();
+        if (!listStatus.textContent?.startsWith('Not listed') && !listStatus.textContent?.startsWith('Listing')) listStatus.textContent = result;
       }),
     );
   }
@@ -375,4 +438,6 @@ const prefilled = initialUrl().then((url) => {
   version: () => board.version,
   /** Resolves once the URL field has been filled in (from the hash or the gateway's boards). */
   prefilled: () => prefilled,
+  size: () => ({ cols: term.terminal.cols, rows: term.terminal.rows }),
+  cursor: () => ({ x: term.terminal.buffer.active.cursorX, y: term.terminal.buffer.active.cursorY }),
 };

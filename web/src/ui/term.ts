@@ -18,6 +18,10 @@ export function createTerminal(element: HTMLElement, onPaste: (text: string) => 
     convertEol: false,
     fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
     fontSize: 14,
+    // At 1x pixel density a cell exactly one line of the font tall cuts off what sits at the bottom of the glyph
+    // box: '_' vanished (hello_world.py read as "hello world.py"). A taller line gives it room; ratio, not pixels,
+    // so that it holds for every font size.
+    lineHeight: 1.2,
     theme: { background: '#101418' },
   });
   const fitAddon = new FitAddon();
