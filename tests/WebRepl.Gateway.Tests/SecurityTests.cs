@@ -231,7 +231,8 @@ public sealed class SecurityTests
     {
         using var cts = TestTimeout.Start();
         await using var board = TestBoard.Start();
-        await using var gateway = await TestGateway.StartAsync(o => o with { IdleTimeout = TimeSpan.FromMilliseconds(300) }, cts.Token);
+        // Long enough that a login under CPU load never looks idle (300 ms did: the session closed mid-login).
+        await using var gateway = await TestGateway.StartAsync(o => o with { IdleTimeout = TimeSpan.FromSeconds(3) }, cts.Token);
         await using var client = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
         var close = await client.ReadCloseAsync(cts.Token);
         Assert.Equal(1001, close.CloseStatus);
