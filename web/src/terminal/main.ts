@@ -193,18 +193,26 @@ async function sendFiles(files: File[]): Promise<void> {
   }
 }
 
-async function fetchFile(path: string): Promise<void> {
+/** Gets a file; `listedSize` (the file panel's) serves when the board is busy and cannot be asked. */
+async function fetchFile(path: string, listedSize?: number): Promise<void> {
   const problem = checkName(path);
   if (problem) {
     setProgress(`Not asked: ${problem}.`);
     return;
   }
   try {
-    if (board.atPrompt && !(await board.exists(path))) {
+    // Asked first when the board is idle: a GET of a missing file drops the session, and a known size lets it run pipelined.
+    const asked = board.atPrompt;
+    const size = asked ? await board.fileSize(path) : (listedSize ?? null);
+    if (size === null && asked) {
       setProgress(`The board has no file ${path}.`);
       return;
     }
-    const data = await board.getFile(path, (done) => setProgress(`Getting ${path}: ${formatBytes(done)}`, done, null));
+    const data = await board.getFile(
+      path,
+      (done, total) => setProgress(`Getting ${path}: ${formatBytes(done)}${total ? ` of ${formatBytes(total)}` : ''}`, done, total),
+      size,
+    );
     setProgress(`Got ${path}, ${data.length} bytes`);
     saveBytes(path, data);
   } catch (error) {
@@ -309,7 +317,7 @@ function renderList(folder: string, entries: Entry[]): void {
     row.insertCell().textContent = entry.isDir ? '' : formatBytes(entry.size);
     const actions = row.insertCell();
     if (!entry.isDir) {
-      actions.append(button('⤓', `Download ${path}`, 'download', () => void fetchFile(path)));
+      actions.append(button('⤓', `Download ${path}`, 'download', () => void fetchFile(path, entry.size)));
     }
     actions.append(
       button('✕', `Delete ${path}`, 'delete', async () => {
