@@ -1,7 +1,7 @@
 // A board session as both pages use it: the connection, login state, typing and pacing, and operations
 // (transfers, raw REPL) run one at a time with the terminal's output handed back after each.
 
-import { CloseInfo, describeClose, WebReplConnection } from './connection';
+import { CloseInfo, describeClose, DirectDropText, isGatewayUrl, WebReplConnection } from './connection';
 import { checkName, pythonBytes, pythonString, toTerminalInput } from './protocol';
 import { BoardError, ExecOptions, ExecResult, RawRepl, splitByBytes } from './rawrepl';
 import { getFile, getVersion, Progress, putFile } from './transfer';
@@ -41,6 +41,8 @@ export class Board {
   private echoWaiters: (() => void)[] = [];
   private watched: string | null = null;
   private held = '';
+  /** Straight to a board, not through a gateway: text frames carry the board's raw bytes. */
+  private direct = false;
   state: BoardState = 'disconnected';
   version: string | null = null;
 
@@ -73,6 +75,7 @@ export class Board {
       throw error;
     }
     this.connection = connection;
+    this.direct = !isGatewayUrl(url);
     this.setState('login', 'type the password at the prompt');
     connection.pushSink((text) => this.onOutput(text));
     connection.onClose((info) => this.onClosed(connection, info));
@@ -159,7 +162,7 @@ export class Board {
   /** Runs `work` in the raw REPL (interrupting what runs), then goes back to the friendly REPL. */
   withRawRepl<T>(work: (repl: RawRepl) => Promise<T>): Promise<T> {
     return this.run(async (connection) => {
-      const repl = new RawRepl(connection);
+      const repl = new RawRepl(connection, !this.direct);
       this.activeRepl = repl;
       try {
         await repl.enter();
@@ -203,12 +206,23 @@ export class Board {
     return this.run((connection) => putFile(connection, name, data, progress));
   }
 
-  getFile(name: string, progress?: Progress): Promise<Uint8Array> {
+  /**
+   * Reads the board's file. With its size (`size`, or else a stat through the REPL when it is idle: see fileSize)
+   * the GET is pipelined; without, it waits for each chunk (see transfer.ts).
+   */
+  async getFile(name: string, progress?: Progress, size?: number | null): Promise<Uint8Array> {
     const problem = checkName(name);
     if (problem) {
-      return Promise.reject(new Error(problem));
+      throw new Error(problem);
     }
-    return this.run((connection) => getFile(connection, name, progress));
+    if (size === undefined && this.atPrompt && !this.busy) {
+      size = await this.fileSize(name);
+      if (size === null) {
+        throw new Error(`the board has no file ${name}`);
+      }
+    }
+    const known = size ?? undefined;
+    return this.run((connection) => getFile(connection, name, progress, known));
   }
 
   /** The folder's entries (through the raw REPL). */
@@ -240,10 +254,29 @@ export class Board {
   }
 
   /** True when the board has the file (checked through the REPL: a GET of a missing file can drop the session). */
-  exists(path: string): Promise<boolean> {
+  async exists(path: string): Promise<boolean> {
+    return (await this.fileSize(path)) !== null;
+  }
+
+  /**
+   * The size of the board's file (through the raw REPL), or null when there is none. A folder is an error: a GET
+   * of one drops the session.
+   */
+  fileSize(path: string): Promise<number | null> {
+    const code = `import os\ntry:\n s=os.stat(${pythonString(path)});print('D' if s[0]&0x4000 else s[6])\nexcept OSError:\n print('N')\n`;
     return this.withRawRepl(async (repl) => {
-      const out = await repl.eval(`import os\ntry:\n os.stat(${pythonString(path)});print(1)\nexcept OSError:\n print(0)\n`);
-      return out.trim() === '1';
+      const out = (await repl.eval(code)).trim();
+      if (out === 'N') {
+        return null;
+      }
+      if (out === 'D') {
+        throw new Error(`${path} is a folder`);
+      }
+      const size = Number(out);
+      if (!/^\d+$/.test(out) || !Number.isSafeInteger(size)) {
+        throw new Error(`unexpected answer to the size of ${path}: ${JSON.stringify(out.slice(0, 40))}`);
+      }
+      return size;
     });
   }
 
@@ -330,7 +363,13 @@ export class Board {
     this.connection = null;
     this.activeRepl = null;
     // No reason for a close the user asked for: "Disconnected: disconnected" said nothing.
-    const reason = this.denied ? 'wrong password (Access denied)' : info.byUser ? '' : describeClose(info);
+    const reason = this.denied
+      ? 'wrong password (Access denied)'
+      : info.byUser
+        ? ''
+        : this.direct && info.code === 1006 && this.state === 'connected'
+          ? DirectDropText
+          : describeClose(info);
     this.setState('disconnected', reason);
   }
 

@@ -31,6 +31,29 @@ export class TimeoutError extends Error {
   }
 }
 
+/**
+ * True when the URL goes through a WebREPL gateway (`/boards/NAME`, or `/ws://BOARD:PORT` after the gateway's
+ * address); otherwise it is taken to be a board's own address (the firmware ignores the path).
+ */
+export function isGatewayUrl(url: string): boolean {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(url).pathname);
+  } catch {
+    return false;
+  }
+  return /\/boards\/[^/]+\/?$/i.test(path) || /\/wss?:\/\/?[^/]/i.test(path);
+}
+
+/**
+ * Why a connection straight to a board dropped, as a user reads it. A browser closes a WebSocket whose text is
+ * not valid UTF-8 and tells the page only "1006", as for a board that was reset or went away: name both.
+ */
+export const DirectDropText =
+  'the connection dropped: the board printed bytes that are not valid UTF-8 (a browser closes a direct connection on those), ' +
+  'or it was reset or went out of reach. To keep the connection whatever the board prints, connect through the WebREPL gateway ' +
+  '(webrepl gateway), which passes such bytes on as \uFFFD';
+
 /** Words for a close code, as a user reads them. */
 export function describeClose(info: CloseInfo): string {
   if (info.byUser) {

@@ -48,11 +48,20 @@ function lastLine(text: string): string {
  */
 export class RawRepl {
   private readonly reader: OutputReader;
-  private pasteSupported: boolean | null = null;
+  private pasteSupported: boolean | null;
   private interrupted = false;
 
-  constructor(private readonly connection: WebReplConnection) {
+  /**
+   * With `rawPaste` false the code goes through the plain raw REPL, paced. A connection straight to a board needs
+   * that: raw-paste's answer carries its window size as two raw bytes in a text frame (ESP8266: 0x80 0x00), which
+   * is not UTF-8, and a browser closes the WebSocket on it. Through the gateway text arrives as valid UTF-8.
+   */
+  constructor(
+    private readonly connection: WebReplConnection,
+    rawPaste = true,
+  ) {
     this.reader = new OutputReader(connection);
+    this.pasteSupported = rawPaste ? null : false;
   }
 
   /** Stops what runs (Ctrl-C) and enters the raw REPL (Ctrl-A); resolves at its prompt. */

@@ -288,11 +288,14 @@ async function stationGet(name: string, requester?: string): Promise<Uint8Array 
     return null;
   }
   try {
-    if (board.atPrompt && !(await board.exists(name))) {
+    // Asked first when the board is idle: a GET of a missing file drops the session, and a known size lets it run pipelined.
+    const asked = board.atPrompt;
+    const size = asked ? await board.fileSize(name) : null;
+    if (size === null && asked) {
       setFileStatus(`The board has no file ${name}`);
       return null;
     }
-    const data = await board.getFile(name, (done) => setFileStatus(`Getting ${name}: ${formatBytes(done)}`));
+    const data = await board.getFile(name, (done) => setFileStatus(`Getting ${name}: ${formatBytes(done)}`), size);
     setFileStatus(`Got ${name}, ${data.length} bytes`);
     if (api && requester) send(api, 'got_file', { filename: name, data }, requester);
     return data;

@@ -213,7 +213,8 @@ async function sendFiles(files: File[]): Promise<void> {
   }
 }
 
-async function fetchFile(path: string): Promise<void> {
+/** Gets a file; `listedSize` (the file panel's) serves when the board is busy and cannot be asked. */
+async function fetchFile(path: string, listedSize?: number): Promise<void> {
   const problem = checkName(path);
   if (problem) {
     getProgress(`Not asked: ${problem}.`);
@@ -225,9 +226,11 @@ async function fetchFile(path: string): Promise<void> {
   }
   // A board drops the connection on a GET of a file it cannot open. At the prompt the page checks first (through
   // the REPL); when the board is busy it cannot without interrupting, so it asks before taking the risk.
+  // A size from the file panel's listing means the file was there a moment ago: no need to ask.
   const checked = board.atPrompt;
   if (
     !checked &&
+    listedSize === undefined &&
     !confirm(
       `${BusyText[0].toUpperCase()}${BusyText.slice(1)}, so the page cannot check that ${path} exists. ` +
         'If the board has no such file, it drops the connection. Get it anyway?',
@@ -237,11 +240,17 @@ async function fetchFile(path: string): Promise<void> {
     return;
   }
   try {
-    if (checked && !(await board.exists(path))) {
+    // Asked first when the board is idle: a known size lets the GET run pipelined.
+    const size = checked ? await board.fileSize(path) : (listedSize ?? null);
+    if (size === null && checked) {
       getProgress(`The board has no file ${path}.`);
       return;
     }
-    const data = await board.getFile(path, (done) => getProgress(`Getting ${path}: ${formatBytes(done)}`, done, null));
+    const data = await board.getFile(
+      path,
+      (done, total) => getProgress(`Getting ${path}: ${formatBytes(done)}${total ? ` of ${formatBytes(total)}` : ''}`, done, total),
+      size,
+    );
     getProgress(`Got ${path}, ${data.length} bytes`);
     saveBytes(path, data);
   } catch (error) {
@@ -370,7 +379,7 @@ function renderList(folder: string, entries: Entry[]): void {
     row.insertCell().textContent = entry.isDir ? '' : formatBytes(entry.size);
     const actions = row.insertCell();
     if (!entry.isDir) {
-      actions.append(button('⤓', `Download ${path}`, 'download', () => void fetchFile(path)));
+      actions.append(button('⤓', `Download ${path}`, 'download', () => void fetchFile(path, entry.size)));
     }
     actions.append(
       button('✕', `Delete ${path}`, 'delete', async () => {
