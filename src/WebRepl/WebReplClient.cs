@@ -214,6 +214,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
         await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await LeaveRawReplIfIdleAsync(cancellationToken).ConfigureAwait(false);
             await SendTerminalAsync(input, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -338,12 +339,15 @@ public sealed partial class WebReplClient : IAsyncDisposable
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             try
             {
+                // Back to the friendly REPL if an operation left the board at the raw prompt (see WithRawReplAsync),
+                // then the close frame; the board takes both in order. Its answer to the close is not awaited: that
+                // would cost a round trip at the end of every command, and the socket is closed either way.
+                await LeaveRawReplUnawaitedAsync(quick.Token).ConfigureAwait(false);
                 await _connection.CloseAsync(1000, "client closed", quick.Token).ConfigureAwait(false);
-                await _receiveLoop.WaitAsync(quick.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
             {
-                // The board did not answer the close: the socket is closed below anyway.
+                // The connection is going anyway: the socket is closed below.
             }
         }
 

@@ -5,7 +5,7 @@ using WebRepl.Protocol;
 namespace WebRepl.Gateway.Sessions;
 
 /// <summary>
-/// Follows the binary half of a WebREPL session (PROTOCOL.md, "The request record" and "Replies") from both
+/// Follows the binary half of a WebREPL session (docs/protocol.md, "The request record" and "Replies") from both
 /// ends: the requesting client's bytes and the board's replies, each read as one byte stream whatever the
 /// frames. It knows when a request is complete, which is when another client's request may go to the board.
 /// <code>
