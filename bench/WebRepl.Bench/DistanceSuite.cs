@@ -33,6 +33,7 @@ internal static class DistanceSuite
         "`exec print(1)`, whole command (new connection)",
         "`ls`, whole command",
         $"`sync` of {TreeFiles} files, nothing changed",
+        "GET 1 MiB, `cp` through the gateway (beside the client; the board at the distance)",
     ];
 
     public static async Task<int> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
@@ -53,6 +54,8 @@ internal static class DistanceSuite
             Log.Progress("[distance] starting the virtual board");
             await using var board = await VirtualBoard.StartAsync(
                 new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = Password, Root = root }, cancellationToken);
+            await using var gateway = await WebRepl.Gateway.WebReplGateway.StartAsync(
+                new WebRepl.Gateway.GatewayOptions { Listen = [new IPEndPoint(IPAddress.Loopback, 0)], IdleTimeout = TimeSpan.Zero }, cancellationToken);
             await using (var first = await WebReplClient.ConnectAndLoginAsync($"127.0.0.1:{board.EndPoint.Port}", Password, cancellationToken: cancellationToken))
             {
                 await BoardSync.ApplyAsync(first, await BoardSync.PlanAsync(first, tree, "/tree", delete: false, cancellationToken), verify: false, cancellationToken: cancellationToken);
@@ -81,6 +84,8 @@ internal static class DistanceSuite
                     await MeasureAsync(5, oneWay, reps, results, () => NewExecAsync(target, cancellationToken));
                     await MeasureAsync(6, oneWay, reps, results, () => LsAsync(target, cancellationToken));
                     await MeasureAsync(7, oneWay, quick ? 1 : 3, results, () => SyncAsync(target, tree, cancellationToken));
+                    string throughGateway = $"{gateway.WebSocketUrls[0]}/ws://{target}";
+                    await MeasureAsync(8, oneWay, reps, results, () => CpGetAsync(throughGateway, local, data, cancellationToken));
                 }
                 finally
                 {
@@ -255,7 +260,7 @@ internal static class DistanceSuite
     private static string Cell(int row, int oneWay, Dictionary<(int Row, int Delay), List<double>> results, Dictionary<(int Row, int Delay), long> sizes)
     {
         double ms = new Stats(results[(row, oneWay)]).Median;
-        long bytes = row is 0 or 1 or 3 ? OneMiB : sizes.GetValueOrDefault((row, oneWay));
+        long bytes = row is 0 or 1 or 3 or 8 ? OneMiB : sizes.GetValueOrDefault((row, oneWay));
         return bytes == 0 ? Fmt.Ms(ms) + " ms" : $"{Fmt.Ms(ms)} ms ({Fmt.Rate(bytes / (ms / 1000))})";
     }
 }

@@ -340,10 +340,11 @@ public sealed partial class WebReplClient : IAsyncDisposable
             try
             {
                 // Back to the friendly REPL if an operation left the board at the raw prompt (see WithRawReplAsync),
-                // then the close frame; the board takes both in order. Its answer to the close is not awaited: that
-                // would cost a round trip at the end of every command, and the socket is closed either way.
+                // then the close frame; the board takes both in order. Its answer to the close is awaited: it comes as
+                // the board ends the session, so that a command run right after finds the board free.
                 await LeaveRawReplUnawaitedAsync(quick.Token).ConfigureAwait(false);
                 await _connection.CloseAsync(1000, "client closed", quick.Token).ConfigureAwait(false);
+                await _receiveLoop.WaitAsync(quick.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
             {
