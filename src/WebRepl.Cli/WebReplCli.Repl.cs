@@ -266,7 +266,7 @@ internal sealed partial class WebReplCli
                 if (!entry.IsDirectory)
                 {
                     var watch = System.Diagnostics.Stopwatch.StartNew();
-                    long bytes = await client.GetFileAsync(source, local, null, cancellationToken);
+                    long bytes = await client.GetFileAsync(source, local, null, new WebReplGetOptions { ExpectedSize = entry.Size }, cancellationToken);
                     await ReportAsync(parse, TransferView.Describe($":{source} -> {local}", bytes, watch.Elapsed));
                     continue;
                 }
@@ -289,7 +289,7 @@ internal sealed partial class WebReplCli
                     }
 
                     var watch = System.Diagnostics.Stopwatch.StartNew();
-                    long bytes = await client.GetFileAsync(item.Path, target, null, cancellationToken);
+                    long bytes = await client.GetFileAsync(item.Path, target, null, new WebReplGetOptions { ExpectedSize = item.Size }, cancellationToken);
                     await ReportAsync(parse, TransferView.Describe($":{item.Path} -> {target}", bytes, watch.Elapsed));
                 }
             }

@@ -277,7 +277,10 @@ internal sealed partial class WebReplCli
         await TransferView.RunAsync(_context, parse.GetValue(_quiet), [.. items.Select(i => i.Item)], (item, progress, ct) =>
         {
             var (_, source, destination) = byItem[item];
-            return client.GetFileAsync(source, destination, progress, ct);
+            // No REPL here (a running program is left alone), so no size: the last GET may keep more requests in
+            // flight, since the connection closes right after it (docs/protocol.md, "GET pipelining").
+            var options = new WebReplGetOptions { SessionEndsAfter = ReferenceEquals(item, items[^1].Item) };
+            return client.GetFileAsync(source, destination, progress, options, ct);
         }, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }

@@ -9,7 +9,12 @@ public sealed partial class WebReplClient
     /// <summary>How long a board that took <c>machine.reset()</c> may stay silent before it counts as restarting.</summary>
     private static readonly TimeSpan ResetSilence = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long the board stays at the raw prompt after an operation, for the next one to skip entering it.</summary>
+    private static readonly TimeSpan RawIdleLinger = TimeSpan.FromMilliseconds(250);
+
     private RawRepl? _rawRepl;
+    private bool _rawIdle;
+    private int _rawIdleGeneration;
     private BoardFiles? _files;
     private string? _password;
 
@@ -72,6 +77,7 @@ public sealed partial class WebReplClient
         await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            _rawIdle = false; // Ctrl-B below leaves the raw REPL too
             var reader = new ReplReader(Output);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.ReplyTimeout);
@@ -117,6 +123,7 @@ public sealed partial class WebReplClient
         try
         {
             _rawRepl ??= new RawRepl(this);
+            _rawIdle = false;
             await _rawRepl.EnterAsync(cancellationToken).ConfigureAwait(false);
             // The board takes the code ("OK") and resets without another word: the virtual board drops the
             // connection, a real one just goes silent (it restarts without closing its sockets). Only an error
@@ -161,7 +168,12 @@ public sealed partial class WebReplClient
         return wait ? await ReconnectAsync(reconnectWithin ?? TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false) : null;
     }
 
-    /// <summary>Runs <paramref name="body"/> in the raw REPL, holding the operation lock; leaves the raw REPL after.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> in the raw REPL, holding the operation lock. The board is left at the raw prompt
+    /// for a moment (<see cref="RawIdleLinger"/>): a command that runs several programs (a stat then a listing, a
+    /// sync's plan) enters the raw REPL once, not once per program, which saves two round trips each. It goes back to
+    /// the friendly REPL when the moment has passed, before terminal input, and as the connection closes.
+    /// </summary>
     internal async Task<T> WithRawReplAsync<T>(Func<RawRepl, CancellationToken, Task<T>> body, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -169,7 +181,12 @@ public sealed partial class WebReplClient
         try
         {
             _rawRepl ??= new RawRepl(this);
-            await _rawRepl.EnterAsync(cancellationToken).ConfigureAwait(false);
+            if (!_rawIdle)
+            {
+                await _rawRepl.EnterAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _rawIdle = false;
             T result;
             try
             {
@@ -177,16 +194,97 @@ public sealed partial class WebReplClient
             }
             catch (Exception ex) when (ex is not WebReplConnectionException and not WebReplTimeoutException and not OperationCanceledException)
             {
-                await _rawRepl.LeaveAsync(cancellationToken).ConfigureAwait(false);
+                // The code failed, and the board is back at the raw prompt.
+                KeepRawReplIdle();
                 throw;
             }
 
-            await _rawRepl.LeaveAsync(cancellationToken).ConfigureAwait(false);
+            KeepRawReplIdle();
             return result;
         }
         finally
         {
             _operationLock.Release();
+        }
+    }
+
+    /// <summary>Under the operation lock: back to the friendly REPL now if an operation left the board at the raw prompt.</summary>
+    internal async Task LeaveRawReplIfIdleAsync(CancellationToken cancellationToken)
+    {
+        if (_rawIdle)
+        {
+            _rawIdle = false;
+            await _rawRepl!.LeaveAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>As the connection closes: Ctrl-B for a board left at the raw prompt, not waiting for its banner.</summary>
+    private async Task LeaveRawReplUnawaitedAsync(CancellationToken cancellationToken)
+    {
+        if (!await _operationLock.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+        {
+            return; // an operation is still under way: the close ends it anyway
+        }
+
+        try
+        {
+            if (_rawIdle)
+            {
+                _rawIdle = false;
+                await SendTerminalAsync("\r\u0002"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _operationLock.Release();
+        }
+    }
+
+    private void KeepRawReplIdle()
+    {
+        _rawIdle = true;
+        _ = LeaveRawReplLaterAsync(++_rawIdleGeneration);
+    }
+
+    /// <summary>Leaves the raw REPL once it has been idle for <see cref="RawIdleLinger"/>, unless another operation took it meanwhile.</summary>
+    private async Task LeaveRawReplLaterAsync(int generation)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(RawIdleLinger, _shutdown.Token).ConfigureAwait(false);
+                if (await _operationLock.WaitAsync(0, _shutdown.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            return;
+        }
+
+        try
+        {
+            if (generation == _rawIdleGeneration && Volatile.Read(ref _disposed) == 0)
+            {
+                await LeaveRawReplIfIdleAsync(_shutdown.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The connection is ending or the board is busy: the next operation enters the raw REPL afresh.
+        }
+        finally
+        {
+            try
+            {
+                _operationLock.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
         }
     }
 

@@ -36,6 +36,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
     private string _closeDescription = "the connection is closed";
     private bool _closedWithStatus;
     private bool _turnedAway;
+    private string? _requestParserDirty;
     private int _disposed;
 
     private WebReplClient(WebSocketConnection connection, WebReplTarget target, WebReplClientOptions options)
@@ -213,6 +214,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
         await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await LeaveRawReplIfIdleAsync(cancellationToken).ConfigureAwait(false);
             await SendTerminalAsync(input, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -324,89 +326,6 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Fetches a board file into a local file, atomically: the bytes go to a temporary file beside it, renamed
-    /// at the end; a failed or cancelled fetch leaves no partial file and keeps an existing one.
-    /// </summary>
-    /// <returns>The number of bytes fetched.</returns>
-    public async Task<long> GetFileAsync(string remotePath, string localPath, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
-    {
-        WebReplRequest.ValidateFileName(remotePath);
-        string fullPath = Path.GetFullPath(localPath);
-        string directory = Path.GetDirectoryName(fullPath) ?? ".";
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.webrepl-part");
-        try
-        {
-            long length;
-            var destination = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true);
-            await using (destination.ConfigureAwait(false))
-            {
-                length = await GetFileAsync(remotePath, destination, progress, cancellationToken).ConfigureAwait(false);
-                await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-            return length;
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
-    }
-
-    /// <summary>Fetches a board file into <paramref name="destination"/> (GET_FILE).</summary>
-    /// <returns>The number of bytes fetched.</returns>
-    /// <exception cref="WebReplRemoteException">The board did not answer, or dropped the connection (a missing file does that).</exception>
-    public async Task<long> GetFileAsync(string remotePath, Stream destination, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(destination);
-        WebReplRequest.ValidateFileName(remotePath);
-        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await RunTransferAsync($"get of '{remotePath}'", async token =>
-            {
-                await SendBinaryAsync(new WebReplRequest(WebReplOperation.GetFile, 0, remotePath).ToArray(), token).ConfigureAwait(false);
-                await ReadStatusAsync($"get of '{remotePath}'", token, GetOpenFailedHint).ConfigureAwait(false);
-                byte[] chunk = new byte[WebReplChunk.MaxData];
-                byte[] header = new byte[WebReplChunk.HeaderLength];
-                ReadOnlyMemory<byte> more = new byte[] { 0 };
-                long received = 0;
-                while (true)
-                {
-                    await SendBinaryAsync(more, token).ConfigureAwait(false);
-                    await ReadBinaryAsync(header, "data chunk", token).ConfigureAwait(false);
-                    int length = WebReplChunk.ReadHeader(header);
-                    if (length == 0)
-                    {
-                        break;
-                    }
-
-                    if (length > chunk.Length)
-                    {
-                        chunk = new byte[length];
-                    }
-
-                    await ReadBinaryAsync(chunk.AsMemory(0, length), "data chunk", token).ConfigureAwait(false);
-                    await destination.WriteAsync(chunk.AsMemory(0, length), token).ConfigureAwait(false);
-                    received += length;
-                    progress?.Report(received);
-                }
-
-                await ReadStatusAsync($"get of '{remotePath}'", token).ConfigureAwait(false);
-                LogTransfer(_logger, "get", remotePath, received);
-                return received;
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _operationLock.Release();
-        }
-    }
-
     /// <summary>Closes the connection politely (a close frame), then the socket.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -420,12 +339,16 @@ public sealed partial class WebReplClient : IAsyncDisposable
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             try
             {
+                // Back to the friendly REPL if an operation left the board at the raw prompt (see WithRawReplAsync),
+                // then the close frame; the board takes both in order. Its answer to the close is awaited: it comes as
+                // the board ends the session, so that a command run right after finds the board free.
+                await LeaveRawReplUnawaitedAsync(quick.Token).ConfigureAwait(false);
                 await _connection.CloseAsync(1000, "client closed", quick.Token).ConfigureAwait(false);
                 await _receiveLoop.WaitAsync(quick.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
             {
-                // The board did not answer the close: the socket is closed below anyway.
+                // The connection is going anyway: the socket is closed below.
             }
         }
 
@@ -455,6 +378,11 @@ public sealed partial class WebReplClient : IAsyncDisposable
             throw new WebReplConnectionException($"{Target}: {_closeDescription}. Connect again.");
         }
 
+        if (_requestParserDirty is not null)
+        {
+            throw new WebReplConnectionException($"{Target}: {_requestParserDirty} No file transfer is possible on this connection (the terminal still works). Connect again.");
+        }
+
         using var reply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
@@ -471,12 +399,16 @@ public sealed partial class WebReplClient : IAsyncDisposable
 
             throw;
         }
-        catch (WebReplRemoteException)
+        catch (WebReplRemoteException ex) when (ex is not WebReplFileChangedException { ConnectionKept: true })
         {
             _connection.Abort();
             throw;
         }
     }
+
+    /// <summary>A GET in a session that ends after it left more requests than a record can absorb (see <see cref="WebReplGetOptions.SessionEndsAfter"/>).</summary>
+    private void MarkRequestParserDirty(int surplus) =>
+        _requestParserDirty = $"the last fetch left {surplus} unanswered chunk requests, which the board holds as the start of a request record.";
 
     private ValueTask SendBinaryAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         _connection.SendAsync(payload, WebSocketFrameType.Binary, true, cancellationToken);

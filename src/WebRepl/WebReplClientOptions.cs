@@ -33,6 +33,12 @@ public sealed record WebReplClientOptions
     /// <summary>The size of the binary frames a put sends.</summary>
     public int PutChunkSize { get; init; } = 1024;
 
+    /// <summary>
+    /// The most GET chunk requests in flight when the file's size is known (docs/protocol.md, "GET pipelining"):
+    /// enough to cover the round trip (2048 chunks are 512 KiB, 10 MB/s at a 50 ms round trip).
+    /// </summary>
+    public int GetWindow { get; init; } = 2048;
+
     /// <summary>Certificate check for <c>wss://</c>; null uses the system's trust.</summary>
     public RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
 

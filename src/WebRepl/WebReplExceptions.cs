@@ -125,3 +125,34 @@ public sealed class WebReplProtocolException : WebReplException
     {
     }
 }
+
+/// <summary>The board's file changed size while it was being fetched; nothing was kept of it.</summary>
+public sealed class WebReplFileChangedException : WebReplRemoteException
+{
+    /// <summary>Creates the exception.</summary>
+    public WebReplFileChangedException(string message, bool connectionKept)
+        : base(message)
+    {
+        ConnectionKept = connectionKept;
+    }
+
+    /// <inheritdoc/>
+    public WebReplFileChangedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplFileChangedException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplFileChangedException()
+    {
+    }
+
+    /// <summary>True when the session was brought back to a clean state and can be used on; false when it was closed.</summary>
+    public bool ConnectionKept { get; }
+}

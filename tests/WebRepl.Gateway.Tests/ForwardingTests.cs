@@ -47,6 +47,27 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task PipelinedGet_KnownAndUnknownSizeThroughGateway_ByteExactAndSessionGoesOn()
+    {
+        using var cts = TestTimeout.Start(60);
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        byte[] data = RandomNumberGenerator.GetBytes((256 * 1024) + 77);
+        await File.WriteAllBytesAsync(Path.Combine(board.Root, "big.bin"), data, cts.Token);
+
+        await using var client = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token);
+        var known = new MemoryStream();
+        await client.GetFileAsync("big.bin", known, null, new WebReplGetOptions { ExpectedSize = data.Length }, cts.Token);
+        Assert.Equal(data, known.ToArray());
+        var unknown = new MemoryStream();
+        await client.GetFileAsync("big.bin", unknown, cancellationToken: cts.Token);
+        Assert.Equal(data, unknown.ToArray());
+        Assert.Equal(new WebReplVersion(1, 24, 1), await client.GetVersionAsync(cts.Token));
+        await client.PutFileAsync(new MemoryStream("after"u8.ToArray()), "after.txt", cancellationToken: cts.Token);
+        Assert.Equal("after", await File.ReadAllTextAsync(Path.Combine(board.Root, "after.txt"), cts.Token));
+    }
+
+    [Fact]
     public async Task Frames_TextBinaryLargeAndFragmented_KeepTypeBoundariesAndBytes()
     {
         using var cts = TestTimeout.Start();

@@ -169,6 +169,42 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public void Tracker_PipelinedGet_CountsRequestsInFlightAndNoReadAheadWhileAnyIs()
+    {
+        var tracker = new TransferTracker();
+        byte[] opening = [.. new Protocol.WebReplRequest(Protocol.WebReplOperation.GetFile, 0, "b.txt").ToArray(), 0, 0, 0];
+        tracker.OnClientBytes(opening); // the record and three requests in one frame: a 2-chunk file and the empty chunk
+        Assert.Equal(3, tracker.ChunksInFlight);
+        tracker.OnBoardBytes("WB\0\0"u8);
+        Assert.False(tracker.ReadAheadDue); // requests are in flight: read-ahead would add one more
+        tracker.OnBoardBytes(new byte[] { 1, 0, 9 });
+        Assert.Equal(2, tracker.ChunksInFlight);
+        Assert.False(tracker.ReadAheadDue);
+        tracker.OnBoardBytes(new byte[] { 1, 0, 9, 0, 0, (byte)'W', (byte)'B', 0, 0 });
+        Assert.Equal(0, tracker.ChunksInFlight);
+        Assert.False(tracker.ReadAheadDue);
+        Assert.True(tracker.IsIdle);
+    }
+
+    [Fact]
+    public void Tracker_SurplusRequestsAfterTheEnd_StartTheNextRecordAsOnTheBoard()
+    {
+        var tracker = new TransferTracker();
+        // A file of one chunk, asked for with four requests: two are surplus.
+        tracker.OnClientBytes([.. new Protocol.WebReplRequest(Protocol.WebReplOperation.GetFile, 0, "b.txt").ToArray(), 0, 0, 0, 0]);
+        tracker.OnBoardBytes(new byte[] { (byte)'W', (byte)'B', 0, 0, 1, 0, 9, 0, 0, (byte)'W', (byte)'B', 0, 0 });
+        Assert.True(tracker.InsideRecord); // the board holds two bytes of a record
+        Assert.False(tracker.IsIdle);
+
+        // The client completes them as a GET_VER record (the board checks no signature): the version reply follows.
+        byte[] version = new Protocol.WebReplRequest(Protocol.WebReplOperation.GetVersion, 0, string.Empty).ToArray();
+        tracker.OnClientBytes(version.AsSpan(2));
+        Assert.Equal("version", tracker.Operation);
+        tracker.OnBoardBytes(new byte[] { 1, 24, 1 });
+        Assert.True(tracker.IsIdle);
+    }
+
+    [Fact]
     public void Tracker_GetReadAhead_DueAfterOpenAndNonEmptyChunks_OwedBytesDropped()
     {
         var tracker = new TransferTracker();

@@ -5,7 +5,7 @@ using WebRepl.Protocol;
 namespace WebRepl.Gateway.Sessions;
 
 /// <summary>
-/// Follows the binary half of a WebREPL session (PROTOCOL.md, "The request record" and "Replies") from both
+/// Follows the binary half of a WebREPL session (docs/protocol.md, "The request record" and "Replies") from both
 /// ends: the requesting client's bytes and the board's replies, each read as one byte stream whatever the
 /// frames. It knows when a request is complete, which is when another client's request may go to the board.
 /// <code>
@@ -17,6 +17,10 @@ namespace WebRepl.Gateway.Sessions;
 /// arrives (<see cref="ReadAheadDue"/>, <see cref="OnGatewayRequest"/>), so that the board reads the next
 /// chunk while the client is still receiving this one. The client's own byte, when it comes, is then owed
 /// and is not forwarded (<see cref="OnClientBytes"/> says how many leading bytes to drop).
+/// A client may pipeline: send many <c>00</c> bytes at once, each one chunk request (<see cref="ChunksInFlight"/>).
+/// Read-ahead happens only when all of them are answered, so it never adds to them; and since it follows a chunk
+/// that is not empty, the board is still in the GET and reads the byte as a chunk request, never as a record.
+/// Requests still in flight when the empty chunk comes are, as for the board, the start of the next record.
 /// Not thread-safe: the session calls it under its lock.
 /// </summary>
 internal sealed class TransferTracker
@@ -69,13 +73,16 @@ internal sealed class TransferTracker
     /// <summary>Bytes of a PUT's file still to be sent.</summary>
     public long PutRemaining => _phase == Phase.PutData ? _putRemaining : 0;
 
+    /// <summary>GET chunk requests sent to the board and not answered yet (a pipelining client has many).</summary>
+    public int ChunksInFlight => _expected.Count(r => r == Reply.Chunk) + (_replyInProgress == Reply.Chunk ? 1 : 0);
+
     /// <summary>True during a GET when no chunk is asked for: the next <c>00</c> may be sent.</summary>
     public bool GetNeedsRequest => _phase == Phase.GetData && _expected.Count == 0 && _replyInProgress == Reply.None;
 
     /// <summary>The request under way, for logs and the session list (the file name is not secret; the data is never kept).</summary>
     public string? Operation { get; private set; }
 
-    /// <summary>Requests seen (records with the WA signature).</summary>
+    /// <summary>Request records seen.</summary>
     public long Requests { get; private set; }
 
     /// <summary>The gateway asked the board for the next GET chunk on the client's behalf (after <see cref="ReadAheadDue"/>).</summary>
@@ -238,7 +245,8 @@ internal sealed class TransferTracker
 
     private void EndOfFile()
     {
-        // The empty chunk ends the file; the board sends a status next, and the client's next byte starts a record.
+        // The empty chunk ends the file; the board sends a status next. Chunk requests it has not answered
+        // (a pipelining client's surplus) are, for the board, the first bytes of the next record: so here too.
         _replyInProgress = Reply.None;
         var rest = _expected.ToArray();
         _expected.Clear();
@@ -249,18 +257,50 @@ internal sealed class TransferTracker
         }
 
         _phase = Phase.Header;
+        int surplus = rest.Count(r => r == Reply.Chunk);
+        Array.Clear(_header);
+        while (surplus >= _header.Length)
+        {
+            StartRequest(); // a record of zeros: op 0, as the board reads it
+            surplus -= _header.Length;
+        }
+
+        _headerFilled = surplus;
     }
 
     private void StartRequest()
     {
+        // As the firmware reads a record: the op is byte 2 and the signature is never checked.
+        Requests++;
+        byte op = _header[2];
+        if (op == (byte)WebReplOperation.GetVersion)
+        {
+            _currentOp = "version";
+            _currentName = null;
+            _expected.Enqueue(Reply.Version);
+            return;
+        }
+
+        _header[0] = (byte)'W';
+        _header[1] = (byte)'A';
+        if (op is not ((byte)WebReplOperation.PutFile or (byte)WebReplOperation.GetFile))
+        {
+            // Any other op opens the name and replies with a status (or drops the session); the board then reads
+            // no more records, which a client learns by getting no replies.
+            _header[2] = (byte)WebReplOperation.GetFile;
+            _currentOp = $"request with op {op}";
+            _currentName = WebReplRequest.TryRead(_header, out var stuck) ? stuck.FileName : null;
+            _expected.Enqueue(Reply.Status);
+            return;
+        }
+
         if (!WebReplRequest.TryRead(_header, out var request))
         {
-            // Garbage: the firmware would act on it unpredictably; nothing is known to come back.
+            // A name that runs past its field or is not UTF-8: the firmware would act on it unpredictably; nothing is known to come back.
             Operation = null;
             return;
         }
 
-        Requests++;
         _currentName = request.FileName;
         switch (request.Operation)
         {
@@ -278,15 +318,10 @@ internal sealed class TransferTracker
                 }
 
                 break;
-            case WebReplOperation.GetFile:
+            default:
                 _currentOp = "get";
                 _expected.Enqueue(Reply.Status);
                 _phase = Phase.GetData;
-                break;
-            default:
-                _currentOp = "version";
-                _currentName = null;
-                _expected.Enqueue(Reply.Version);
                 break;
         }
     }

@@ -11,7 +11,8 @@ namespace WebRepl.Device;
 /// The board's side of WebREPL, as MicroPython's firmware implements it (extmod/modwebrepl.c and
 /// webrepl.py): the handshake, the page for plain HTTP, the password, one session at a time, the terminal
 /// to an <see cref="IWebReplConsole"/>, and PUT, GET and GET_VER against an <see cref="IWebReplFileStore"/>.
-/// Where the firmware would crash or misbehave on a garbage request, this one ignores the request.
+/// Requests are read as the firmware reads them (one byte stream, op at byte 2, no signature check); where the
+/// firmware would read past a name's field, this one ignores the request.
 /// </summary>
 public sealed partial class WebReplServer : IAsyncDisposable
 {
@@ -261,6 +262,7 @@ public sealed partial class WebReplServer : IAsyncDisposable
         private IWebReplFileUpload? _upload;
         private Stream? _download;
         private IDisposable? _attached;
+        private bool _requestsStuck;
 
         public async Task RunAsync(CancellationToken cancellationToken)
         {
@@ -378,7 +380,12 @@ public sealed partial class WebReplServer : IAsyncDisposable
                 return true;
             }
 
-            while (!data.IsEmpty)
+            if (_requestsStuck)
+            {
+                return true;
+            }
+
+            while (!data.IsEmpty && !_requestsStuck)
             {
                 if (_dataToReceive == 0)
                 {
@@ -440,18 +447,28 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
         private async ValueTask<bool> StartRequestAsync(CancellationToken cancellationToken)
         {
-            if (!WebReplRequest.TryRead(_header, out _request))
-            {
-                // The firmware would act on garbage; ignoring it keeps the files and the session safe.
-                LogIgnoredRequest(server._logger, remote);
-                return true;
-            }
-
-            if (_request.Operation == WebReplOperation.GetVersion)
+            // As the firmware: the signature is never checked and the op is byte 2. GET_VER needs nothing more.
+            byte op = _header[2];
+            if (op == (byte)WebReplOperation.GetVersion)
             {
                 byte[] version = new byte[WebReplVersion.Length];
                 server._console.Version.Write(version);
                 await connection.SendAsync(version, WebSocketFrameType.Binary, true, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            _header[0] = (byte)'W';
+            _header[1] = (byte)'A';
+            bool known = op is (byte)WebReplOperation.PutFile or (byte)WebReplOperation.GetFile;
+            if (!known)
+            {
+                _header[2] = (byte)WebReplOperation.GetFile; // any other op opens the name for reading, and goes no further
+            }
+
+            if (!WebReplRequest.TryRead(_header, out _request))
+            {
+                // A name the firmware would read past its field, or not UTF-8: ignoring it keeps the files and the session safe.
+                LogIgnoredRequest(server._logger, remote);
                 return true;
             }
 
@@ -473,8 +490,20 @@ public sealed partial class WebReplServer : IAsyncDisposable
                 _attached = null;
                 string errno = ex is UnauthorizedAccessException ? "[Errno 21] EISDIR" : "[Errno 2] ENOENT";
                 server._console.PrintNotice($"dupterm: OSError: {errno}\r\n");
-                LogOpenFailed(server._logger, _request.Operation.ToString(), _request.FileName, ex.Message);
+                LogOpenFailed(server._logger, known ? _request.Operation.ToString() : $"op {op}", _request.FileName, ex.Message);
                 return false;
+            }
+
+            if (!known)
+            {
+                // The firmware replies, keeps the file open, and never expects another record: every later binary
+                // byte is dropped (the terminal goes on). A GET with three or more surplus zero bytes ends so.
+                await SendStatusAsync(cancellationToken).ConfigureAwait(false);
+                await _download!.DisposeAsync().ConfigureAwait(false);
+                _download = null;
+                _requestsStuck = true;
+                LogRequestsStuck(server._logger, remote, op);
+                return true;
             }
 
             await SendStatusAsync(cancellationToken).ConfigureAwait(false);
@@ -560,6 +589,9 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Ignored a malformed request record from {Remote}")]
     private static partial void LogIgnoredRequest(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Client {Remote} sent a request with op {Op}: as the firmware, no further request is read on this connection")]
+    private static partial void LogRequestsStuck(ILogger logger, EndPoint? remote, byte op);
 
     [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "Connection from {Remote} ended: {Reason}")]
     private static partial void LogConnectionEnded(ILogger logger, EndPoint? remote, string reason);

@@ -137,12 +137,12 @@ public sealed class BoardFiles
     /// <summary>
     /// Fetches a file into <paramref name="destination"/> after checking, in the REPL, that it exists and is a
     /// file: a typo gives "no such file" and keeps the session (a board drops the connection on a GET it
-    /// cannot open).
+    /// cannot open). The size found there lets the GET ask for all its chunks at once (pipelined), and bounds it.
     /// </summary>
     public async Task<long> ReadAsync(string path, Stream destination, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
-        await RequireFileAsync(path, cancellationToken).ConfigureAwait(false);
-        return await _client.GetFileAsync(path, destination, progress, cancellationToken).ConfigureAwait(false);
+        var entry = await RequireFileAsync(path, cancellationToken).ConfigureAwait(false);
+        return await _client.GetFileAsync(path, destination, progress, new WebReplGetOptions { ExpectedSize = entry.Size }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Fetches a file's bytes (checked first, as <see cref="ReadAsync(string, Stream, IProgress{long}, CancellationToken)"/>).</summary>
@@ -156,8 +156,8 @@ public sealed class BoardFiles
     /// <summary>Fetches a file into a local file, atomically (checked first).</summary>
     public async Task<long> DownloadAsync(string path, string localPath, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
-        await RequireFileAsync(path, cancellationToken).ConfigureAwait(false);
-        return await _client.GetFileAsync(path, localPath, progress, cancellationToken).ConfigureAwait(false);
+        var entry = await RequireFileAsync(path, cancellationToken).ConfigureAwait(false);
+        return await _client.GetFileAsync(path, localPath, progress, new WebReplGetOptions { ExpectedSize = entry.Size }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -425,7 +425,7 @@ public sealed class BoardFiles
         }
     }
 
-    private async Task RequireFileAsync(string path, CancellationToken cancellationToken)
+    private async Task<BoardEntry> RequireFileAsync(string path, CancellationToken cancellationToken)
     {
         WebReplRequest.ValidateFileName(path);
         var entry = await StatAsync(path, cancellationToken).ConfigureAwait(false);
@@ -438,6 +438,8 @@ public sealed class BoardFiles
         {
             throw new BoardFileException($"':{path}' is a folder, not a file.", path, 21);
         }
+
+        return entry;
     }
 
     private async Task<string> RunAsync(string code, string path, CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ using System.Text;
 namespace WebRepl.Repl;
 
 /// <summary>
-/// Runs code through the board's raw REPL, as PROTOCOL.md describes: interrupt what runs (Ctrl-C), enter the
+/// Runs code through the board's raw REPL, as docs/protocol.md describes: interrupt what runs (Ctrl-C), enter the
 /// raw REPL (Ctrl-A), send the code with raw-paste's flow control (or, where the board refuses raw-paste,
 /// in paced pieces), read <c>OK</c>, the output up to <c>\x04</c>, the error output up to <c>\x04</c>, the
 /// prompt, then leave (Ctrl-B). Input is never sent faster than the board's ~256-byte buffer takes it.
@@ -41,6 +41,8 @@ internal sealed class RawRepl
         // At least a few tries within a short reply timeout.
         _enterRetry = TimeSpan.FromTicks(Math.Min(EnterRetryAfter.Ticks, _replyTimeout.Ticks / 4));
     }
+
+    private int _pasteWindow;
 
     /// <summary>True once the board has refused raw-paste (old firmware); later runs go straight to the plain raw REPL.</summary>
     public bool? RawPasteSupported { get; private set; }
@@ -152,6 +154,29 @@ internal sealed class RawRepl
 
     private async Task SendCodeAsync(ReadOnlyMemory<byte> code, CancellationToken cancellationToken)
     {
+        if (RawPasteSupported == true && code.Length + 4 <= _pasteWindow)
+        {
+            // The board took raw-paste before, with this window, and all of it fits in one: the request, the code
+            // and its end in one write, saving the round trip of waiting for "R\x01" first.
+            byte[] all = new byte[code.Length + 4];
+            "\u0005A\u0001"u8.CopyTo(all);
+            code.Span.CopyTo(all.AsSpan(3));
+            all[^1] = 0x04;
+            await _client.SendTerminalAsync(all, cancellationToken).ConfigureAwait(false);
+            byte[] answer = await _reader.ReadBytesAsync(4, cancellationToken).ConfigureAwait(false);
+            if (answer[0] != (byte)'R' || answer[1] != 1)
+            {
+                throw new WebReplProtocolException($"The board refused raw-paste, which it had taken before (it answered {Convert.ToHexString(answer)}).");
+            }
+
+            // The board answers 0x04 once it has all the code (a grant may come before it).
+            while ((await _reader.ReadBytesAsync(1, cancellationToken).ConfigureAwait(false))[0] != 0x04)
+            {
+            }
+
+            return;
+        }
+
         if (RawPasteSupported != false)
         {
             await _client.SendTerminalAsync("\u0005A\u0001"u8.ToArray(), cancellationToken).ConfigureAwait(false);
@@ -196,6 +221,8 @@ internal sealed class RawRepl
         {
             throw new WebReplProtocolException("The board offered raw-paste with a window of 0 bytes.");
         }
+
+        _pasteWindow = window;
 
         int credit = window;
         int sent = 0;

@@ -471,11 +471,26 @@ public sealed class WebReplServerTests
 
     // ---- Garbage ----
 
+    [Fact]
+    public async Task RecordWithWrongSignature_IsReadByItsOpAsTheFirmwareDoes()
+    {
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start();
+        await using var peer = await LoginRawAsync(server, cts.Token);
+        byte[] record = [.. GetVersionRecord];
+        record[0] = 0;
+        record[1] = 0;
+
+        await peer.SendBinaryAsync(record, cts.Token);
+
+        // The firmware never checks "WA": a record that starts with two zero bytes is still a GET_VER.
+        Assert.Equal(Hex.Parse("011801"), (await peer.ReadFrameAsync(cts.Token)).Payload);
+    }
+
     [Theory]
-    [InlineData("5858 01 00")] // wrong signature
-    [InlineData("5741 09 00")] // unknown operation
-    [InlineData("5741 00 00")]
-    public async Task GarbageRecord_IsIgnoredAndSessionGoesOn(string start)
+    [InlineData("5741 09 00")]
+    [InlineData("0000 00 00")] // what three surplus zero bytes after a GET begin
+    public async Task RecordWithUnknownOp_NameMissing_DropsSessionAsTheFirmwareDoes(string start)
     {
         using var cts = TestTimeout.Start();
         await using var server = LoopbackServer.Start();
@@ -484,11 +499,33 @@ public sealed class WebReplServerTests
         Hex.Parse(start).CopyTo(record, 0);
 
         await peer.SendBinaryAsync(record, cts.Token);
-        await peer.SendBinaryAsync(GetVersionRecord, cts.Token);
 
-        // The next thing the board sends answers GET_VER: the garbage got no reply and did not eat the request.
-        Assert.Equal(Hex.Parse("011801"), (await peer.ReadFrameAsync(cts.Token)).Payload);
+        // Any op but GET_VER opens the name: a failed open raises inside the board's read and drops the socket.
+        Assert.Empty(await peer.ReadToEndAsync(cts.Token));
+        Assert.Contains("dupterm: OSError: [Errno 2] ENOENT\r\n", server.Console.Notices);
         Assert.Empty(server.AllFiles());
+    }
+
+    [Fact]
+    public async Task RecordWithUnknownOp_NameExists_RepliesThenReadsNoMoreRequestsButTerminalGoesOn()
+    {
+        using var cts = TestTimeout.Start();
+        await using var server = LoopbackServer.Start();
+        await File.WriteAllTextAsync(Path.Combine(server.Root, "x.txt"), "x", cts.Token);
+        await using var peer = await LoginRawAsync(server, cts.Token);
+        byte[] record = new WebReplRequest(WebReplOperation.GetFile, 0, "x.txt").ToArray();
+        record[2] = 0;
+
+        await peer.SendBinaryAsync(record, cts.Token);
+        var opened = await peer.ReadFrameAsync(cts.Token);
+        await peer.SendBinaryAsync(GetVersionRecord, cts.Token);
+        await peer.SendTextAsync("still here", cts.Token);
+
+        Assert.Equal(Hex.Parse("57420000"), opened.Payload);
+        // The GET_VER got no answer: the next frame is the terminal's echo.
+        var next = await peer.ReadFrameAsync(cts.Token);
+        Assert.Equal((byte)0x1, next.Opcode);
+        Assert.Equal("still here", next.Text);
     }
 
     [Fact]
@@ -518,7 +555,11 @@ public sealed class WebReplServerTests
             await using var peer = await LoginRawAsync(server, cts.Token);
             byte[] garbage = new byte[random.Next(1, 2000)];
             random.NextBytes(garbage);
-            garbage[0] = (byte)'X'; // not "WA": a garbage record, never a request
+            for (int op = 2; op < garbage.Length; op += WebReplRequest.Length)
+            {
+                garbage[op] = 9; // an unknown op in every record: never a PUT (the firmware reads no signature)
+            }
+
             await peer.SendBinaryAsync(garbage, cts.Token);
             await peer.WriteAsync(Hex.Parse("88 80 00000000"), cts.Token);
             await peer.ReadToEndAsync(cts.Token);

@@ -206,10 +206,19 @@ internal sealed class RawPeer : IAsyncDisposable
         return new RawFrame(header, (byte)(b0 & 0x0f), (b0 & 0x80) != 0, masked, payload);
     }
 
-    /// <summary>Reads text frames until <paramref name="count"/> bytes have arrived; the bytes, exactly.</summary>
+    /// <summary>
+    /// Reads frames of one type as a byte stream, as a board reads its socket, until <paramref name="count"/> bytes
+    /// have arrived; the bytes, exactly. What a frame holds beyond them is kept for the next call.
+    /// </summary>
     public async Task<byte[]> ReadBytesAsync(int count, byte opcode, CancellationToken cancellationToken)
     {
         var bytes = new List<byte>();
+        if (_leftoverOpcode == opcode)
+        {
+            bytes.AddRange(_leftover);
+            _leftover = [];
+        }
+
         while (bytes.Count < count)
         {
             var frame = await ReadFrameAsync(cancellationToken);
@@ -217,8 +226,13 @@ internal sealed class RawPeer : IAsyncDisposable
             bytes.AddRange(frame.Payload);
         }
 
-        return [.. bytes];
+        _leftover = [.. bytes.Skip(count)];
+        _leftoverOpcode = opcode;
+        return [.. bytes.Take(count)];
     }
+
+    private byte[] _leftover = [];
+    private byte _leftoverOpcode;
 
     /// <summary>Reads everything until the peer closes (FIN or reset); what arrived before, as bytes.</summary>
     public async Task<byte[]> ReadToEndAsync(CancellationToken cancellationToken)
