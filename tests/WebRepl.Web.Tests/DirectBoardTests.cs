@@ -181,7 +181,7 @@ public sealed class DirectBoardTests(BrowserFixture browser)
     /// the session goes on. Needs WebReplServer to read records as the firmware does (op at byte 2, signature not
     /// checked: branch i13-core); today's server ignores the completed record and the page waits for its reply.
     /// </summary>
-    [Fact(Skip = "needs WebReplServer reading requests as the firmware does (branch i13-core); passes with it")]
+    [Fact]
     public async Task GetFile_FileShrankByOneChunk_RightData_SessionGoesOn()
     {
         using var timeout = TestTimeout.Start(120);
