@@ -178,8 +178,7 @@ public sealed class DirectBoardTests(BrowserFixture browser)
 
     /// <summary>
     /// It shrank by one chunk: the one surplus request is completed as a GET_VER record; the data is the file's, and
-    /// the session goes on. Needs WebReplServer to read records as the firmware does (op at byte 2, signature not
-    /// checked: branch i13-core); today's server ignores the completed record and the page waits for its reply.
+    /// the session goes on (WebReplServer reads records as the firmware does: op at byte 2, signature not checked).
     /// </summary>
     [Fact]
     public async Task GetFile_FileShrankByOneChunk_RightData_SessionGoesOn()
