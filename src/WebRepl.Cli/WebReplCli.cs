@@ -400,7 +400,8 @@ internal sealed partial class WebReplCli
 
         if (message is not null)
         {
-            await _context.Error.WriteLineAsync($"webrepl: {message}").ConfigureAwait(false);
+            // Messages name board files and quote the board's errors: escaped, so that they cannot drive the terminal.
+            await _context.Error.WriteLineAsync($"webrepl: {Printable.Escape(message)}").ConfigureAwait(false);
         }
 
         return code;

@@ -444,7 +444,7 @@ public sealed class BoardFiles
     {
         try
         {
-            return await _client.ExecAsync(code, cancellationToken).ConfigureAwait(false);
+            return await _client.ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
         }
         catch (WebReplExecutionException ex) when (ex.OsErrno is int errno)
         {
