@@ -28,7 +28,8 @@ internal sealed partial class WebReplCli
 
     private readonly Option<string?> _password = new("--password", "-p")
     {
-        Description = $"The WebREPL password (at most 9 characters). Default: ${PasswordVariable}, else asked for without echo.",
+        Description = $"The WebREPL password (a real board's has at most 9 characters). Default: ${PasswordVariable}, else asked for without echo. " +
+            "Prefer those: a password given with -p is visible to every user of this computer (ps) and stays in the shell's history.",
         HelpName = "PASSWORD",
         Recursive = true,
     };

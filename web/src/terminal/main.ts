@@ -205,8 +205,8 @@ async function fetchFile(path: string): Promise<void> {
       return;
     }
     const data = await board.getFile(path, (done) => setProgress(`Getting ${path}: ${formatBytes(done)}`, done, null));
-    setProgress(`Got ${path}, ${data.length} bytes`);
-    saveBytes(path, data);
+    const renamed = saveBytes(path, data);
+    setProgress(`Got ${path}, ${data.length} bytes${renamed ? `; ${renamed}` : ''}`);
   } catch (error) {
     setProgress(`Getting failed: ${errorText(error)}`);
   }
