@@ -87,8 +87,8 @@ public sealed class VirtualBoardStartTests
     public async Task StartAsync_PasswordTooLong_IsRefused()
     {
         var error = await Assert.ThrowsAsync<VirtualBoardException>(() =>
-            VirtualBoard.StartAsync(new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = "0123456789", Root = TestBoards.NewRoot() }, _token));
+            VirtualBoard.StartAsync(new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = new string('p', 65), Root = TestBoards.NewRoot() }, _token));
 
-        Assert.Contains("1 to 9 characters", error.Message, StringComparison.Ordinal);
+        Assert.Contains("1 to 64 bytes", error.Message, StringComparison.Ordinal);
     }
 }
