@@ -98,7 +98,7 @@ public sealed partial class WebReplClient
         await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var reader = new ReplReader(Output, _options.MaxOperationReplyBytes);
+            var reader = new ReplReader(Output, Math.Max(_options.MaxOperationReplyBytes, ReplReader.MinimumPending));
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.ReplyTimeout);
             try
@@ -148,7 +148,7 @@ public sealed partial class WebReplClient
             // connection, a real one just goes silent (it restarts without closing its sockets). Only an error
             // (no machine module, say) comes back, at once.
             await SendTerminalAsync("import machine\nmachine.reset()\n\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-            var reader = new ReplReader(Output, _options.MaxOperationReplyBytes);
+            var reader = new ReplReader(Output, Math.Max(_options.MaxOperationReplyBytes, ReplReader.MinimumPending));
             bool accepted = false;
             using var reply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             reply.CancelAfter(_options.ReplyTimeout);

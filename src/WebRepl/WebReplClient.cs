@@ -24,6 +24,9 @@ public sealed partial class WebReplClient : IAsyncDisposable
     /// </summary>
     public const int MaxServerPasswordLength = 64;
 
+    // A board sends "Password: " and then "WebREPL connected" or "Access denied": far less than this.
+    private const int MaxLoginReplyBytes = 64 * 1024;
+
     private const string GetOpenFailedHint = "The file probably does not exist or is a folder (boards send no error for that). Check the path.";
     private const string PutOpenFailedHint = "Its folder probably does not exist, or the path is a folder (boards send no error for that). Check the path.";
 
@@ -119,6 +122,15 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
     }
 
+    /// <summary>A board says a few words around the login; one that says much more is not a board (bounded memory).</summary>
+    private void CheckLoginReply(List<byte> seen)
+    {
+        if (seen.Count > MaxLoginReplyBytes)
+        {
+            throw new WebReplProtocolException($"{Target} sent more than {MaxLoginReplyBytes} bytes without a password prompt or a login answer. Is it a WebREPL board?");
+        }
+    }
+
     /// <summary>Why a long password may have been refused: a real board's has at most 9 characters.</summary>
     private static string LongPasswordHint(string password) =>
         Encoding.UTF8.GetByteCount(password) > MaxPasswordLength
@@ -161,6 +173,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
             while (!IsPasswordPrompt(seen))
             {
                 seen.AddRange((await Output.ReadAsync(timeout.Token).ConfigureAwait(false)).Span);
+                CheckLoginReply(seen);
             }
         }
         catch (WebReplConnectionException ex)
@@ -188,6 +201,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
             while (true)
             {
                 seen.AddRange((await Output.ReadAsync(timeout.Token).ConfigureAwait(false)).Span);
+                CheckLoginReply(seen);
                 byte[] text = [.. seen];
                 int connected = text.AsSpan().IndexOf(ConnectedMarker);
                 if (connected >= 0)

@@ -147,6 +147,20 @@ public sealed class HostileBoardTests : IDisposable
         Assert.Contains("sent nothing for 1 s", run.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task List_AnswerIsNotAListing_SaysTheBoardsAnswerIsWrong()
+    {
+        await using var board = new HostileBoard(code => code.Contains("def _w(p, r)", StringComparison.Ordinal)
+            ? new ReplAnswer("[\"a.txt\", \"x\"]\r\n")
+            : Answer(code, string.Empty, []));
+
+        var run = await Cli.RunAsync(["-t", board.Address, "-p", HostileBoard.Password, "ls", ":"], cancellationToken: Token);
+
+        Assert.Equal(ExitCodes.CannotConnect, run.ExitCode);
+        Assert.Contains("is not what a MicroPython board prints", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("unexpected error", run.Error, StringComparison.Ordinal);
+    }
+
     /// <summary>Stat says <paramref name="folder"/> is a folder (anything else does not exist); a listing prints <paramref name="rows"/>.</summary>
     private static ReplAnswer Answer(string code, string folder, string[] rows)
     {

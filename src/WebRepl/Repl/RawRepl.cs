@@ -39,7 +39,7 @@ internal sealed class RawRepl
     {
         _client = client;
         _maxReply = client.Options.MaxOperationReplyBytes;
-        _reader = new ReplReader(client.Output, _maxReply);
+        _reader = new ReplReader(client.Output, Math.Max(_maxReply, ReplReader.MinimumPending));
         _replyTimeout = client.Options.ReplyTimeout;
         // At least a few tries within a short reply timeout.
         _enterRetry = TimeSpan.FromTicks(Math.Min(EnterRetryAfter.Ticks, _replyTimeout.Ticks / 4));

@@ -9,6 +9,9 @@ namespace WebRepl.Repl;
 /// </summary>
 internal sealed class ReplReader(TerminalOutput output, int maxPending)
 {
+    /// <summary>Enough for any prompt, banner or marker a board sends, whatever the reply limit is set to.</summary>
+    public const int MinimumPending = 64 * 1024;
+
     private readonly List<byte> _pending = [];
 
     /// <summary>Reads up to and including <paramref name="marker"/>; returns what came before it.</summary>
@@ -57,7 +60,9 @@ internal sealed class ReplReader(TerminalOutput output, int maxPending)
                 _pending.Clear();
             }
 
-            Take(silence is { } limit ? await ReadWithinAsync(limit, cancellationToken).ConfigureAwait(false) : await output.ReadAsync(cancellationToken).ConfigureAwait(false));
+            // Handed on at each turn, so what is held is one piece at most: the sink bounds the total if it must.
+            var piece = silence is { } limit ? await ReadWithinAsync(limit, cancellationToken).ConfigureAwait(false) : await output.ReadAsync(cancellationToken).ConfigureAwait(false);
+            _pending.AddRange(piece.Span);
         }
     }
 
