@@ -25,6 +25,7 @@ public sealed partial class VirtualBoard : IAsyncDisposable
 {
     private const int MinimumNodeMajor = 20;
     private const string PasswordAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+    private const int GeneratedPasswordLength = 12;
 
     private readonly VirtualBoardOptions _options;
     private readonly ILogger _logger;
@@ -81,9 +82,9 @@ public sealed partial class VirtualBoard : IAsyncDisposable
     {
         options ??= new VirtualBoardOptions();
         string password = options.Password ?? GeneratePassword();
-        if (Encoding.UTF8.GetByteCount(password) is < 1 or > WebReplClient.MaxPasswordLength || password.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        if (Encoding.UTF8.GetByteCount(password) is < 1 or > WebReplClient.MaxServerPasswordLength || password.AsSpan().IndexOfAny('\r', '\n') >= 0)
         {
-            throw new VirtualBoardException($"A WebREPL password has 1 to {WebReplClient.MaxPasswordLength} characters and no line end; choose another.");
+            throw new VirtualBoardException($"The virtual board's password has 1 to {WebReplClient.MaxServerPasswordLength} bytes and no line end; choose another.");
         }
 
         if (options.MaxMemoryMB is < 32 or > 4096)
@@ -154,9 +155,13 @@ public sealed partial class VirtualBoard : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>A password of 8 characters, without look-alikes (no 0/o, 1/l/i).</summary>
+    /// <summary>
+    /// A password of 12 characters without look-alikes (no 0/o, 1/l/i): 31^12, about 59 bits, where 8 gave about 40.
+    /// A real board cannot have it (9 characters at most, about 45 bits from this alphabet); the virtual board's
+    /// server and our client take up to <see cref="WebReplClient.MaxServerPasswordLength"/> bytes.
+    /// </summary>
     public static string GeneratePassword() =>
-        new(Enumerable.Range(0, 8).Select(_ => PasswordAlphabet[RandomNumberGenerator.GetInt32(PasswordAlphabet.Length)]).ToArray());
+        new(Enumerable.Range(0, GeneratedPasswordLength).Select(_ => PasswordAlphabet[RandomNumberGenerator.GetInt32(PasswordAlphabet.Length)]).ToArray());
 
     private async Task WatchdogAsync()
     {

@@ -11,7 +11,10 @@ public sealed record VirtualBoardOptions
     /// <summary>Where the board's WebREPL listens (port 8266 by default, as a board; 0 for any free port).</summary>
     public IPEndPoint EndPoint { get; init; } = new(IPAddress.Loopback, 8266);
 
-    /// <summary>The WebREPL password (1 to 9 characters); null generates one.</summary>
+    /// <summary>
+    /// The WebREPL password (up to <see cref="WebReplClient.MaxServerPasswordLength"/> bytes; a real board's has at most 9
+    /// characters, which clients written for boards may insist on); null generates one of 12 characters.
+    /// </summary>
     public string? Password { get; init; }
 
     /// <summary>The host folder that holds the board's files (its <c>/</c>); null uses <see cref="DefaultRoot"/>.</summary>

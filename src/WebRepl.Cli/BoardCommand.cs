@@ -95,8 +95,9 @@ internal static class BoardCommand
             string passwordLine = board.PasswordGenerated
                 ? $"{board.Password}   (generated; choose one with -p)"
                 : "the one given with -p";
+            // Through the environment, not -p: a command line is visible to every user of the computer (ps).
             string connect = board.PasswordGenerated
-                ? $"webrepl -t {hostPort} -p {board.Password} repl"
+                ? $"WEBREPL_PASSWORD={board.Password} webrepl -t {hostPort} repl"
                 : $"webrepl -t {hostPort} repl";
             await context.Out.WriteLineAsync(
                 $"""

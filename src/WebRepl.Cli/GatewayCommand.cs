@@ -252,7 +252,8 @@ internal static class GatewayCommand
         {
             // A password the user gave is theirs to know: only a generated one is printed.
             lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {(board.PasswordGenerated ? board.Password + " (generated; choose one with -p)" : "the one given with -p")}, files in {board.Root}");
-            lines.Add($"Connect:    webrepl -t {ws}/boards/virtual{(board.PasswordGenerated ? " -p " + board.Password : string.Empty)} repl");
+            // Through the environment, not -p: a command line is visible to every user of the computer (ps).
+            lines.Add($"Connect:    {(board.PasswordGenerated ? "WEBREPL_PASSWORD=" + board.Password + " " : string.Empty)}webrepl -t {ws}/boards/virtual repl");
         }
         else
         {

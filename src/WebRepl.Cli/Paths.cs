@@ -50,12 +50,15 @@ internal static class Paths
         return remote.EndsWith('/') ? remote + name : isFolder ? remote + "/" + name : remote;
     }
 
-    /// <summary>A local destination for a board file: an existing folder (or one ending in a separator) keeps the board name.</summary>
+    /// <summary>
+    /// A local destination for a board file: an existing folder (or one ending in a separator) keeps the board name,
+    /// which must then be a plain name (no <c>..</c>: see <see cref="Repl.LocalPaths"/>).
+    /// </summary>
     public static string LocalDestination(string local, string remotePath, bool forceFolder)
     {
         string name = remotePath.TrimEnd('/');
         name = name[(name.LastIndexOf('/') + 1)..];
         bool folder = forceFolder || Directory.Exists(local) || local.EndsWith(Path.DirectorySeparatorChar) || local.EndsWith('/');
-        return folder ? Path.Combine(local, name) : local;
+        return folder ? Repl.LocalPaths.Resolve(local, name) : local;
     }
 }

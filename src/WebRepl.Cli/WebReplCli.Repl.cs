@@ -58,7 +58,7 @@ internal sealed partial class WebReplCli
         root.Subcommands.Add(PathsCommand("rmdir", "Remove empty board folders.", null, (client, path, _, ct) =>
             client.Files.RemoveDirectoryAsync(path, ct)));
         root.Subcommands.Add(PathsCommand("hash", "Print the SHA-256 of board files.", null, async (client, path, _, ct) =>
-            await _context.Out.WriteLineAsync($"{await client.Files.HashAsync(path, ct)}  :{path}")));
+            await _context.Out.WriteLineAsync($"{await client.Files.HashAsync(path, ct)}  :{Printable.Escape(path)}")));
 
         var moves = new Argument<string[]>("paths") { Description = ":FROM :TO", Arity = new ArgumentArity(2, 2) };
         var mv = new Command("mv", "Rename or move a board file or folder.") { Arguments = { moves } };
@@ -148,6 +148,7 @@ internal sealed partial class WebReplCli
                 {
                     string shown = entry.Path.StartsWith(prefix, StringComparison.Ordinal) && entry.Path.Length > prefix.Length ? entry.Path[prefix.Length..] : entry.Name;
                     shown += entry.IsDirectory ? "/" : string.Empty;
+                    shown = Printable.Escape(shown);
                     await _context.Out.WriteLineAsync(p.GetValue(longFormat) ? string.Create(CultureInfo.InvariantCulture, $"{entry.Size,10} {shown}") : shown);
                 }
 
@@ -262,7 +263,7 @@ internal sealed partial class WebReplCli
             foreach (string source in sources)
             {
                 var entry = await client.Files.StatAsync(source, cancellationToken) ?? throw new BoardFileException($"No such file or folder on the board: ':{source}'.", source, 2);
-                string local = into ? Path.Combine(destination, entry.Name.Length == 0 ? "board" : entry.Name) : destination;
+                string local = into ? LocalPaths.Resolve(destination, entry.Name.Length == 0 ? "board" : entry.Name) : destination;
                 if (!entry.IsDirectory)
                 {
                     var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -276,12 +277,23 @@ internal sealed partial class WebReplCli
                     throw CliException.Usage($"':{source}' is a folder: copy folders with cp -r.");
                 }
 
-                Directory.CreateDirectory(local);
+                // Every name the board listed is checked before anything is written: one that would land outside
+                // the destination (dir/../../x, dir//tmp/x) stops the copy with nothing copied.
                 string prefix = source.Length == 0 ? string.Empty : source.TrimEnd('/') + "/";
+                var items = new List<(BoardEntry Item, string Target)>();
                 foreach (var item in await client.Files.ListAsync(source, recursive: true, cancellationToken))
                 {
-                    string relative = item.Path[prefix.Length..];
-                    string target = Path.Combine(local, relative.Replace('/', Path.DirectorySeparatorChar));
+                    if (!item.Path.StartsWith(prefix, StringComparison.Ordinal))
+                    {
+                        throw new UnsafeBoardPathException(item.Path, local, $"it is not inside ':{source}'");
+                    }
+
+                    items.Add((item, LocalPaths.Resolve(local, item.Path[prefix.Length..])));
+                }
+
+                Directory.CreateDirectory(local);
+                foreach (var (item, target) in items)
+                {
                     if (item.IsDirectory)
                     {
                         Directory.CreateDirectory(target);
@@ -358,16 +370,16 @@ internal sealed partial class WebReplCli
         int removed = plan.Actions.Count(a => a.Kind == SyncActionKind.Delete);
         await _context.Out.WriteLineAsync(
             $"Sent {sent} file(s) ({plan.BytesToSend:N0} bytes){(verify ? ", verified" : string.Empty)}; removed {removed}; {plan.Unchanged} unchanged." +
-            (resent.Count > 0 ? $" {resent.Count} file(s) failed the check and were sent again: {string.Join(", ", resent.Select(r => ":" + r))}." : string.Empty));
+            (resent.Count > 0 ? $" {resent.Count} file(s) failed the check and were sent again: {Printable.Escape(string.Join(", ", resent.Select(r => ":" + r)))}." : string.Empty));
     }
 
-    private static string Describe(SyncAction action) => action.Kind switch
+    private static string Describe(SyncAction action) => Printable.Escape(action.Kind switch
     {
         SyncActionKind.CreateFolder => $"mkdir  :{action.RemotePath}",
         SyncActionKind.Create => string.Create(CultureInfo.InvariantCulture, $"create :{action.RemotePath} ({action.Size:N0} bytes)"),
         SyncActionKind.Update => string.Create(CultureInfo.InvariantCulture, $"update :{action.RemotePath} ({action.Size:N0} bytes)"),
         _ => $"delete :{action.RemotePath}",
-    };
+    });
 
     private Command ResetCommand()
     {

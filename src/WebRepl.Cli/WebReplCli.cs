@@ -28,7 +28,8 @@ internal sealed partial class WebReplCli
 
     private readonly Option<string?> _password = new("--password", "-p")
     {
-        Description = $"The WebREPL password (at most 9 characters). Default: ${PasswordVariable}, else asked for without echo.",
+        Description = $"The WebREPL password (a real board's has at most 9 characters). Default: ${PasswordVariable}, else asked for without echo. " +
+            "Prefer those: a password given with -p is visible to every user of this computer (ps) and stays in the shell's history.",
         HelpName = "PASSWORD",
         Recursive = true,
     };
@@ -403,7 +404,8 @@ internal sealed partial class WebReplCli
 
         if (message is not null)
         {
-            await _context.Error.WriteLineAsync($"webrepl: {message}").ConfigureAwait(false);
+            // Messages name board files and quote the board's errors: escaped, so that they cannot drive the terminal.
+            await _context.Error.WriteLineAsync($"webrepl: {Printable.Escape(message)}").ConfigureAwait(false);
         }
 
         return code;

@@ -26,15 +26,40 @@ public sealed partial class WebReplClient
     /// Reads the terminal output itself: do not read <see cref="Output"/> meanwhile.
     /// </summary>
     /// <exception cref="WebReplExecutionException">The code raised an exception; it carries the board's traceback.</exception>
-    public async Task<string> ExecAsync(string code, CancellationToken cancellationToken = default)
+    /// <exception cref="WebReplProtocolException">The output is longer than <see cref="WebReplClientOptions.MaxOperationReplyBytes"/> (use the overload that streams it).</exception>
+    public Task<string> ExecAsync(string code, CancellationToken cancellationToken = default) =>
+        ExecCollectingAsync(code, null, cancellationToken);
+
+    /// <summary>
+    /// Runs one of the client's own programs (listing, stat, hash...): its output is bounded by
+    /// <see cref="WebReplClientOptions.MaxOperationReplyBytes"/>, and the board may stay silent for at most
+    /// <see cref="WebReplClientOptions.ReplyTimeout"/> at a time. A board that answers without end, or not at all,
+    /// gets an error instead of this computer's memory or a hung command.
+    /// </summary>
+    internal Task<string> ExecOperationAsync(string code, CancellationToken cancellationToken) =>
+        ExecCollectingAsync(code, _options.ReplyTimeout, cancellationToken);
+
+    private async Task<string> ExecCollectingAsync(string code, TimeSpan? silence, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(code);
         var output = new MemoryStream();
-        await ExecAsync(code, (bytes, _) =>
+        string traceback = await WithRawReplAsync((repl, token) => repl.ExecAsync(Encoding.UTF8.GetBytes(code), (bytes, _) =>
         {
+            if (output.Length + bytes.Length > _options.MaxOperationReplyBytes)
+            {
+                throw repl.TooMuch("output");
+            }
+
             output.Write(bytes.Span);
             return ValueTask.CompletedTask;
-        }, cancellationToken).ConfigureAwait(false);
-        return Encoding.UTF8.GetString(output.ToArray());
+        }, token, silence), cancellationToken).ConfigureAwait(false);
+        string printed = Encoding.UTF8.GetString(output.ToArray());
+        if (traceback.Length > 0)
+        {
+            throw new WebReplExecutionException(traceback, printed);
+        }
+
+        return printed;
     }
 
     /// <summary>
@@ -46,10 +71,11 @@ public sealed partial class WebReplClient
     {
         ArgumentNullException.ThrowIfNull(code);
         ArgumentNullException.ThrowIfNull(output);
+        // Kept for the exception's Output, up to the reply limit (the rest has been handed on, as it came).
         var printed = new MemoryStream();
         string traceback = await WithRawReplAsync((repl, token) => repl.ExecAsync(Encoding.UTF8.GetBytes(code), async (bytes, t) =>
         {
-            printed.Write(bytes.Span);
+            printed.Write(bytes.Span[..(int)Math.Min(bytes.Length, Math.Max(0, _options.MaxOperationReplyBytes - printed.Length))]);
             await output(bytes, t).ConfigureAwait(false);
         }, token), cancellationToken).ConfigureAwait(false);
         if (traceback.Length > 0)
@@ -78,7 +104,7 @@ public sealed partial class WebReplClient
         try
         {
             _rawIdle = false; // Ctrl-B below leaves the raw REPL too
-            var reader = new ReplReader(Output);
+            var reader = new ReplReader(Output, Math.Max(_options.MaxOperationReplyBytes, ReplReader.MinimumPending));
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.ReplyTimeout);
             try
@@ -129,7 +155,7 @@ public sealed partial class WebReplClient
             // connection, a real one just goes silent (it restarts without closing its sockets). Only an error
             // (no machine module, say) comes back, at once.
             await SendTerminalAsync("import machine\nmachine.reset()\n\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-            var reader = new ReplReader(Output);
+            var reader = new ReplReader(Output, Math.Max(_options.MaxOperationReplyBytes, ReplReader.MinimumPending));
             bool accepted = false;
             using var reply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             reply.CancelAfter(_options.ReplyTimeout);
@@ -192,7 +218,13 @@ public sealed partial class WebReplClient
             {
                 result = await body(_rawRepl, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not WebReplConnectionException and not WebReplTimeoutException and not OperationCanceledException)
+            catch (Exception ex) when (ex is WebReplProtocolException or WebReplTimeoutException)
+            {
+                // A reply cut short: the board may still be printing; do not wait for it.
+                await _rawRepl.AbandonAsync().ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception ex) when (ex is not WebReplConnectionException and not OperationCanceledException)
             {
                 // The code failed, and the board is back at the raw prompt.
                 KeepRawReplIdle();

@@ -14,8 +14,18 @@ namespace WebRepl;
 /// </summary>
 public sealed partial class WebReplClient : IAsyncDisposable
 {
-    /// <summary>The longest password a board accepts.</summary>
+    /// <summary>The longest password a real board accepts (webrepl_setup's limit; the firmware keeps 10 bytes of the line typed).</summary>
     public const int MaxPasswordLength = 9;
+
+    /// <summary>
+    /// The longest password the client sends, and <see cref="Device.WebReplServer"/> (the virtual board) accepts. A real
+    /// board refuses any longer than <see cref="MaxPasswordLength"/>, which is about 46 bits of secrecy at best; a
+    /// virtual board generates 12 characters (about 59 bits), so the client must be able to send them.
+    /// </summary>
+    public const int MaxServerPasswordLength = 64;
+
+    // A board sends "Password: " and then "WebREPL connected" or "Access denied": far less than this.
+    private const int MaxLoginReplyBytes = 64 * 1024;
 
     private const string GetOpenFailedHint = "The file probably does not exist or is a folder (boards send no error for that). Check the path.";
     private const string PutOpenFailedHint = "Its folder probably does not exist, or the path is a folder (boards send no error for that). Check the path.";
@@ -113,16 +123,31 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
     }
 
+    /// <summary>A board says a few words around the login; one that says much more is not a board (bounded memory).</summary>
+    private void CheckLoginReply(List<byte> seen)
+    {
+        if (seen.Count > MaxLoginReplyBytes)
+        {
+            throw new WebReplProtocolException($"{Target} sent more than {MaxLoginReplyBytes} bytes without a password prompt or a login answer. Is it a WebREPL board?");
+        }
+    }
+
+    /// <summary>Why a long password may have been refused: a real board's has at most 9 characters.</summary>
+    private static string LongPasswordHint(string password) =>
+        Encoding.UTF8.GetByteCount(password) > MaxPasswordLength
+            ? $" The password given is longer than {MaxPasswordLength} characters: a real board's has at most {MaxPasswordLength} (longer ones work only with a virtual board)."
+            : string.Empty;
+
     /// <summary>Checks a password before anything is sent.</summary>
-    /// <exception cref="WebReplAuthenticationException">Too long, or it contains a line end.</exception>
+    /// <exception cref="WebReplAuthenticationException">Longer than <see cref="MaxServerPasswordLength"/>, or it contains a line end.</exception>
     public static void ValidatePassword(string password)
     {
         ArgumentNullException.ThrowIfNull(password);
         int length = Encoding.UTF8.GetByteCount(password);
-        if (length > MaxPasswordLength)
+        if (length > MaxServerPasswordLength)
         {
             throw new WebReplAuthenticationException(
-                $"The password is {length} characters long; WebREPL passwords have at most {MaxPasswordLength} (the board compares only that many), so the board would refuse it. Not sent.");
+                $"The password is {length} bytes long; WebREPL passwords have at most {MaxPasswordLength} characters on a real board, and {MaxServerPasswordLength} bytes on a virtual one. Not sent.");
         }
 
         if (password.AsSpan().IndexOfAny('\r', '\n') >= 0)
@@ -149,6 +174,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
             while (!IsPasswordPrompt(seen))
             {
                 seen.AddRange((await Output.ReadAsync(timeout.Token).ConfigureAwait(false)).Span);
+                CheckLoginReply(seen);
             }
         }
         catch (WebReplConnectionException ex)
@@ -176,6 +202,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
             while (true)
             {
                 seen.AddRange((await Output.ReadAsync(timeout.Token).ConfigureAwait(false)).Span);
+                CheckLoginReply(seen);
                 byte[] text = [.. seen];
                 int connected = text.AsSpan().IndexOf(ConnectedMarker);
                 if (connected >= 0)
@@ -188,14 +215,14 @@ public sealed partial class WebReplClient : IAsyncDisposable
 
                 if (text.AsSpan().IndexOf(DeniedMarker) >= 0)
                 {
-                    throw new WebReplAuthenticationException($"{Target} refused the password (Access denied). Check the password set with webrepl_setup.");
+                    throw new WebReplAuthenticationException($"{Target} refused the password (Access denied). Check the password set with webrepl_setup.{LongPasswordHint(password)}");
                 }
             }
         }
         catch (WebReplConnectionException ex)
         {
             throw new WebReplAuthenticationException(
-                $"{Target} closed the connection right after the password was sent, as boards do for a wrong password. Check the password.", ex);
+                $"{Target} closed the connection right after the password was sent, as boards do for a wrong password. Check the password.{LongPasswordHint(password)}", ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

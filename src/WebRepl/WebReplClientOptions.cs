@@ -48,6 +48,13 @@ public sealed record WebReplClientOptions
     /// <summary>Where the client logs; it never logs the password or terminal input.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
+    /// <summary>
+    /// The most the client reads from the board for one of its own operations (a listing, stat, hash, df, a sync's
+    /// plan), for the output an <c>ExecAsync</c> returns as a string, and for any code's error output. A board
+    /// that sends more (hostile, or a program printing without end) gets an error, not all of this computer's memory.
+    /// </summary>
+    public int MaxOperationReplyBytes { get; init; } = 4 * 1024 * 1024;
+
     internal Transport.WebSocketConnectOptions ToConnectOptions() => new()
     {
         ConnectTimeout = ConnectTimeout,

@@ -136,14 +136,25 @@ public sealed class WebReplCliTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PasswordLongerThanNine_IsRefusedBeforeConnecting()
+    public async Task PasswordLongerThanNine_RefusedByTheBoard_SaysARealBoardsHasAtMostNine()
     {
         var run = await Cli.RunAsync(["-t", _board.Address, "-p", "0123456789", "version"], cancellationToken: Token);
 
         Assert.Equal(ExitCodes.AccessDenied, run.ExitCode);
-        Assert.Contains("at most 9", run.Error, StringComparison.Ordinal);
-        Assert.False(_board.Server.HasSession);
+        Assert.Contains("a real board's has at most 9", run.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("0123456789", run.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PasswordLongerThan64Bytes_IsRefusedBeforeConnecting()
+    {
+        string password = new('p', 65);
+        var run = await Cli.RunAsync(["-t", _board.Address, "-p", password, "version"], cancellationToken: Token);
+
+        Assert.Equal(ExitCodes.AccessDenied, run.ExitCode);
+        Assert.Contains("at most 9 characters on a real board", run.Error, StringComparison.Ordinal);
+        Assert.False(_board.Server.HasSession);
+        Assert.DoesNotContain(password, run.All, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -109,6 +109,15 @@ public sealed class PolicyTests
         Assert.False(accepted.Matches(wrong));
         Assert.False(accepted.Matches(longer));
 
+        // A virtual board's 12-character password: its first 10 characters are not enough to join.
+        using var twelve = Line("k7m2x9qa4fhp\r");
+        using var firstTen = Line("k7m2x9qa4f\r");
+        using var tenAndMore = Line("k7m2x9qa4fXX\r");
+        using var twelveAgain = Line("k7m2x9qa4f", "hp\r");
+        Assert.True(twelve.Matches(twelveAgain));
+        Assert.False(twelve.Matches(firstTen));
+        Assert.False(twelve.Matches(tenAndMore));
+
         var line = new PasswordLine();
         Assert.Equal(4, line.Feed("abc\rrest"u8));
         Assert.True(line.IsComplete);

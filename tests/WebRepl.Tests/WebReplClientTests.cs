@@ -55,16 +55,16 @@ public sealed class WebReplClientTests
     }
 
     [Fact]
-    public async Task LoginAsync_PasswordLongerThan9_ThrowsBeforeSendingAnything()
+    public async Task LoginAsync_PasswordLongerThan64Bytes_ThrowsBeforeSendingAnything()
     {
         using var cts = TestTimeout.Start();
         var logs = new CapturingLoggerProvider();
         await using var server = LoopbackServer.Start(configure: o => o with { LoggerFactory = logs });
         await using var client = await WebReplClient.ConnectAsync(server.Target, cancellationToken: cts.Token);
 
-        var ex = await Assert.ThrowsAsync<WebReplAuthenticationException>(() => client.LoginAsync("0123456789", cts.Token));
+        var ex = await Assert.ThrowsAsync<WebReplAuthenticationException>(() => client.LoginAsync(new string('p', 65), cts.Token));
 
-        Assert.Contains("at most 9", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("at most 9 characters on a real board, and 64 bytes on a virtual one", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Not sent", ex.Message, StringComparison.Ordinal);
         // Had the long password reached the board, it would have refused it and dropped the connection;
         // instead the same connection still takes the right password.
@@ -74,7 +74,7 @@ public sealed class WebReplClientTests
     }
 
     [Fact]
-    public async Task ConnectAndLoginAsync_PasswordLongerThan9_ThrowsWithoutConnecting()
+    public async Task ConnectAndLoginAsync_PasswordLongerThan64Bytes_ThrowsWithoutConnecting()
     {
         using var cts = TestTimeout.Start();
         int connections = 0;
@@ -85,7 +85,7 @@ public sealed class WebReplClientTests
         });
 
         await Assert.ThrowsAsync<WebReplAuthenticationException>(
-            () => WebReplClient.ConnectAndLoginAsync(board.Target, "0123456789", cancellationToken: cts.Token));
+            () => WebReplClient.ConnectAndLoginAsync(board.Target, new string('p', 65), cancellationToken: cts.Token));
 
         // A connection that was made would be accepted by now: prove the board is reachable, then count.
         await using (var probe = await RawPeer.ConnectAsync(new IPEndPoint(IPAddress.Loopback, board.Port), cts.Token))

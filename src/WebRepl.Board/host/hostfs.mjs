@@ -52,6 +52,15 @@ export function createHostFS(FS) {
   // Only plain files and folders are shown to Python (boards have nothing else).
   const modeOf = (st) => (st.isDirectory() ? S_IFDIR | 0o777 : S_IFREG | 0o666);
 
+  // Links (and fifos, sockets, devices) are not followed: one placed in the folder would let Python read and
+  // write outside it. They are missing, as the file transfers (DirectoryFileStore, host.mjs) treat them.
+  // Nodes are looked up one name at a time (nothing is cached), so a link on the way is refused too.
+  const plainStat = (p) => {
+    const st = sys(() => fs.lstatSync(p));
+    if (!st.isFile() && !st.isDirectory()) throw new FS.ErrnoError(EM_ERRNO.ENOENT);
+    return st;
+  };
+
   const makeNode = (parent, name, mode) => {
     const node = FS.createNode(parent, name, mode, 0);
     node.node_ops = nodeOps;
@@ -61,7 +70,7 @@ export function createHostFS(FS) {
 
   const nodeOps = {
     getattr(node) {
-      const st = sys(() => fs.statSync(realPath(node)));
+      const st = plainStat(realPath(node));
       return {
         dev: 1, ino: node.id, mode: modeOf(st), nlink: 1, uid: 0, gid: 0, rdev: 0,
         size: st.isDirectory() ? 4096 : st.size,
@@ -71,10 +80,15 @@ export function createHostFS(FS) {
     },
     setattr(node, attr) {
       // Only the size matters (O_TRUNC, ftruncate); modes and times are ignored.
-      if (attr.size !== undefined) sys(() => fs.truncateSync(realPath(node), attr.size));
+      if (attr.size !== undefined) {
+        sys(() => {
+          const fd = fs.openSync(realPath(node), fs.constants.O_WRONLY | (fs.constants.O_NOFOLLOW ?? 0));
+          try { fs.ftruncateSync(fd, attr.size); } finally { fs.closeSync(fd); }
+        });
+      }
     },
     lookup(parent, name) {
-      const st = sys(() => fs.statSync(child(parent, name)));
+      const st = plainStat(child(parent, name));
       return makeNode(parent, name, modeOf(st));
     },
     mknod(parent, name, mode) {
@@ -94,7 +108,10 @@ export function createHostFS(FS) {
       sys(() => fs.rmdirSync(child(parent, name)));
     },
     readdir(node) {
-      return ['.', '..', ...sys(() => fs.readdirSync(realPath(node)))];
+      // Only what lookup accepts: a listing that named a link would fail as a whole (MicroPython's listdir
+      // looks each name up, and one dangling link made os.listdir() return []).
+      const entries = sys(() => fs.readdirSync(realPath(node), { withFileTypes: true }));
+      return ['.', '..', ...entries.filter((e) => e.isFile() || e.isDirectory()).map((e) => e.name)];
     },
     // No symlink/readlink: Emscripten then answers EPERM/EINVAL.
   };
@@ -106,7 +123,9 @@ export function createHostFS(FS) {
       // and it does O_APPEND itself by seeking to the end, so only the access mode is passed.
       const acc = stream.flags & 3;
       const flags = acc === 0 ? fs.constants.O_RDONLY : acc === 1 ? fs.constants.O_WRONLY : fs.constants.O_RDWR;
-      stream.hostFd = sys(() => fs.openSync(realPath(stream.node), flags));
+      // O_NOFOLLOW: a link put in the file's place since it was looked up is refused, not followed.
+      const noFollow = fs.constants.O_NOFOLLOW ?? 0;
+      stream.hostFd = sys(() => fs.openSync(realPath(stream.node), flags | noFollow));
     },
     close(stream) {
       if (stream.hostFd !== undefined) sys(() => fs.closeSync(stream.hostFd));

@@ -4,12 +4,14 @@ namespace WebRepl.Gateway.Sessions;
 
 /// <summary>
 /// The password as a board reads it (modwebrepl.c): every byte up to the first CR or LF, whatever the frame
-/// type, of which it keeps the first 10 and compares them as a C string. Kept in memory only, never logged,
-/// and wiped when the session ends.
+/// type, of which it keeps the first bytes and compares them as a C string. A board keeps 10; this keeps as many
+/// as the longest password a virtual board takes, and one more, so that a joiner of a virtual board with a
+/// 12-character password must type all of it (a real board never accepts a line longer than 9, so for it nothing
+/// changes). Kept in memory only, never logged, and wiped when the session ends.
 /// </summary>
 internal sealed class PasswordLine : IDisposable
 {
-    private const int Kept = 10;
+    private const int Kept = WebReplClient.MaxServerPasswordLength + 1;
     private readonly byte[] _bytes = new byte[Kept];
     private int _length;
 

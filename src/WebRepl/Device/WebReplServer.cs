@@ -41,9 +41,9 @@ public sealed partial class WebReplServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(files);
         int passwordLength = Encoding.UTF8.GetByteCount(options.Password ?? string.Empty);
-        if (passwordLength is < 1 or > WebReplClient.MaxPasswordLength)
+        if (passwordLength is < 1 or > WebReplClient.MaxServerPasswordLength)
         {
-            throw new ArgumentException($"A WebREPL password has 1 to {WebReplClient.MaxPasswordLength} characters.", nameof(options));
+            throw new ArgumentException($"A WebREPL password has 1 to {WebReplClient.MaxServerPasswordLength} bytes (a real board's, 1 to {WebReplClient.MaxPasswordLength}).", nameof(options));
         }
 
         _options = options;
@@ -252,7 +252,8 @@ public sealed partial class WebReplServer : IAsyncDisposable
     /// <summary>One logged-in (or logging-in) client, read as the firmware reads it: a byte stream.</summary>
     private sealed class Session(WebReplServer server, WebSocketConnection connection, EndPoint? remote)
     {
-        private readonly byte[] _password = new byte[PasswordBufferLength];
+        // As the firmware: the first 10 bytes of the line; one more than a longer password, so that more typed is a mismatch.
+        private readonly byte[] _password = new byte[Math.Max(PasswordBufferLength, Encoding.UTF8.GetByteCount(server._options.Password) + 1)];
         private readonly byte[] _header = new byte[WebReplRequest.Length];
         private int _passwordLength;
         private bool _loggedIn;
@@ -357,7 +358,7 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
                         LogLoggedIn(server._logger, remote);
                     }
-                    else if (_passwordLength < PasswordBufferLength)
+                    else if (_passwordLength < _password.Length)
                     {
                         _password[_passwordLength++] = c;
                     }

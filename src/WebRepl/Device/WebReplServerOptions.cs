@@ -7,7 +7,10 @@ namespace WebRepl.Device;
 /// <summary>How a <see cref="WebReplServer"/> listens and behaves.</summary>
 public sealed record WebReplServerOptions
 {
-    /// <summary>The password clients must send (1 to 9 characters, as on a board).</summary>
+    /// <summary>
+    /// The password clients must send: 1 to 9 characters as on a board, or up to
+    /// <see cref="WebReplClient.MaxServerPasswordLength"/> bytes (a real board could not have it, but a virtual one may).
+    /// </summary>
     public required string Password { get; init; }
 
     /// <summary>Where to listen; port 0 lets the system choose (see <see cref="WebReplServer.LocalEndPoint"/>).</summary>

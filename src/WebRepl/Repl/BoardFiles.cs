@@ -100,15 +100,18 @@ public sealed class BoardFiles
              _w(_p, {{(recursive ? "True" : "False")}})
             """;
         string output = await RunAsync(code, path, cancellationToken).ConfigureAwait(false);
-        var entries = new List<BoardEntry>();
-        foreach (string line in Lines(output))
+        return Parse("listing", path, () =>
         {
-            using var json = JsonDocument.Parse(line);
-            var row = json.RootElement;
-            entries.Add(new BoardEntry(row[0].GetString()!, row[1].GetInt32() != 0, row[2].GetInt64()));
-        }
+            var entries = new List<BoardEntry>();
+            foreach (string line in Lines(output))
+            {
+                using var json = JsonDocument.Parse(line);
+                var row = json.RootElement;
+                entries.Add(new BoardEntry(row[0].GetString()!, row[1].GetInt32() != 0, row[2].GetInt64()));
+            }
 
-        return entries;
+            return entries;
+        });
     }
 
     /// <summary>A path's entry, or null when it does not exist.</summary>
@@ -125,9 +128,12 @@ public sealed class BoardFiles
              print('[0]')
             """;
         string output = await RunAsync(code, path, cancellationToken).ConfigureAwait(false);
-        using var json = JsonDocument.Parse(Lines(output).Single());
-        var row = json.RootElement;
-        return row[0].GetInt32() == 0 ? null : new BoardEntry(path, row[1].GetBoolean(), row[1].GetBoolean() ? 0 : row[2].GetInt64());
+        return Parse("stat", path, () =>
+        {
+            using var json = JsonDocument.Parse(Lines(output).Single());
+            var row = json.RootElement;
+            return row[0].GetInt32() == 0 ? null : new BoardEntry(path, row[1].GetBoolean(), row[1].GetBoolean() ? 0 : row[2].GetInt64());
+        });
     }
 
     /// <summary>True when the path exists (file or folder).</summary>
@@ -246,8 +252,11 @@ public sealed class BoardFiles
     public async Task<BoardSpace> GetSpaceAsync(string path = "/", CancellationToken cancellationToken = default)
     {
         string output = await RunAsync($"import os\ns = os.statvfs({Py(path)})\nprint(s[1] * s[2], s[1] * s[4])\n", path, cancellationToken).ConfigureAwait(false);
-        string[] numbers = output.Trim().Split(' ');
-        return new BoardSpace(long.Parse(numbers[0], CultureInfo.InvariantCulture), long.Parse(numbers[1], CultureInfo.InvariantCulture));
+        return Parse("statvfs", path, () =>
+        {
+            string[] numbers = output.Trim().Split(' ');
+            return new BoardSpace(long.Parse(numbers[0], CultureInfo.InvariantCulture), long.Parse(numbers[1], CultureInfo.InvariantCulture));
+        });
     }
 
     /// <summary>The SHA-256 of a board file, in lower-case hex: hashed on the board when it has hashlib, else fetched and hashed here.</summary>
@@ -297,11 +306,14 @@ public sealed class BoardFiles
              print(json.dumps([_p, _h]))
             """;
         string output = await RunAsync(code, paths.First(), cancellationToken).ConfigureAwait(false);
-        foreach (string line in Lines(output))
+        var rows = Parse("hash", paths.First(), () => Lines(output).Select(line =>
         {
             using var json = JsonDocument.Parse(line);
-            string path = json.RootElement[0].GetString()!;
-            string? hash = json.RootElement[1].GetString();
+            return (Path: json.RootElement[0].GetString()!, Hash: json.RootElement[1].GetString());
+        }).ToList());
+        foreach (var (path, found) in rows)
+        {
+            string? hash = found;
             if (hash == "?")
             {
                 // No hashlib on this board: fetch and hash here.
@@ -446,11 +458,25 @@ public sealed class BoardFiles
     {
         try
         {
-            return await _client.ExecAsync(code, cancellationToken).ConfigureAwait(false);
+            return await _client.ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
         }
         catch (WebReplExecutionException ex) when (ex.OsErrno is int errno)
         {
             throw new BoardFileException(Describe(errno, path), path, errno, ex);
+        }
+    }
+
+    /// <summary>Reads an answer of the client's own program; one that is not what the program prints is the board's fault, said so.</summary>
+    private static T Parse<T>(string what, string path, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException or IndexOutOfRangeException or KeyNotFoundException)
+        {
+            throw new WebReplProtocolException(
+                $"The board's answer to the {what} of ':{path}' is not what a MicroPython board prints ({ex.Message}). Is it a MicroPython board, and is the connection trustworthy (wss://)?", ex);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Text;
 
 namespace WebRepl.Repl;
@@ -32,11 +33,13 @@ internal sealed class RawRepl
     private readonly ReplReader _reader;
     private readonly TimeSpan _replyTimeout;
     private readonly TimeSpan _enterRetry;
+    private readonly int _maxReply;
 
     public RawRepl(WebReplClient client)
     {
         _client = client;
-        _reader = new ReplReader(client.Output);
+        _maxReply = client.Options.MaxOperationReplyBytes;
+        _reader = new ReplReader(client.Output, Math.Max(_maxReply, ReplReader.MinimumPending));
         _replyTimeout = client.Options.ReplyTimeout;
         // At least a few tries within a short reply timeout.
         _enterRetry = TimeSpan.FromTicks(Math.Min(EnterRetryAfter.Ticks, _replyTimeout.Ticks / 4));
@@ -101,15 +104,26 @@ internal sealed class RawRepl
     /// Runs <paramref name="code"/> at the raw prompt. Output goes to <paramref name="output"/> as it comes;
     /// the error output (a traceback) is returned, empty when the code succeeded. Cancelling interrupts the
     /// code on the board (Ctrl-C) and waits, within the reply timeout, for the board to be back at the prompt.
+    /// The error output is bounded (<see cref="WebReplClientOptions.MaxOperationReplyBytes"/>); with
+    /// <paramref name="silence"/>, so is the wait for each piece of output (the client's own operations).
     /// </summary>
-    public async Task<string> ExecAsync(ReadOnlyMemory<byte> code, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output, CancellationToken cancellationToken)
+    public async Task<string> ExecAsync(ReadOnlyMemory<byte> code, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output, CancellationToken cancellationToken, TimeSpan? silence = null)
     {
         await WithReplyTimeoutAsync("the code's acceptance", token => SendCodeAsync(code, token), cancellationToken).ConfigureAwait(false);
         var error = new MemoryStream();
         try
         {
-            await _reader.StreamUntilAsync(0x04, output, cancellationToken).ConfigureAwait(false);
-            await _reader.StreamUntilAsync(0x04, (bytes, _) => { error.Write(bytes.Span); return ValueTask.CompletedTask; }, cancellationToken).ConfigureAwait(false);
+            await _reader.StreamUntilAsync(0x04, output, cancellationToken, silence).ConfigureAwait(false);
+            await _reader.StreamUntilAsync(0x04, (bytes, _) =>
+            {
+                if (error.Length + bytes.Length > _maxReply)
+                {
+                    throw TooMuch("error output");
+                }
+
+                error.Write(bytes.Span);
+                return ValueTask.CompletedTask;
+            }, cancellationToken, silence).ConfigureAwait(false);
             await WithReplyTimeoutAsync("the raw REPL prompt", token => _reader.ReadUntilAsync(">"u8.ToArray(), token), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -264,6 +278,30 @@ internal sealed class RawRepl
         while ((await _reader.ReadBytesAsync(1, cancellationToken).ConfigureAwait(false))[0] != 0x04)
         {
         }
+    }
+
+    /// <summary>The error for a reply past <see cref="WebReplClientOptions.MaxOperationReplyBytes"/>.</summary>
+    public WebReplProtocolException TooMuch(string what) => new(string.Create(
+        CultureInfo.InvariantCulture,
+        $"{_client.Target} sent more than {_maxReply:N0} bytes of {what}, more than this operation can take (a program printing without end, or a board that is not what it seems?). The operation was stopped; WebReplClientOptions.MaxOperationReplyBytes sets the limit."));
+
+    /// <summary>
+    /// After a reply was cut short (too long, or silent): stops what runs and leaves the raw REPL, without waiting
+    /// for an answer from a board that has just misbehaved.
+    /// </summary>
+    public async Task AbandonAsync()
+    {
+        using var bound = new CancellationTokenSource(_replyTimeout);
+        try
+        {
+            await _client.SendTerminalAsync("\u0003\u0003\r\u0002"u8.ToArray(), bound.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
+        {
+            // The connection is going anyway.
+        }
+
+        _reader.Discard();
     }
 
     private async Task WithReplyTimeoutAsync(string what, Func<CancellationToken, Task> step, CancellationToken cancellationToken)

@@ -1,8 +1,17 @@
+using System.Globalization;
+
 namespace WebRepl.Repl;
 
-/// <summary>Reads the board's terminal output as a byte stream: up to a marker, byte by byte, or in pieces.</summary>
-internal sealed class ReplReader(TerminalOutput output)
+/// <summary>
+/// Reads the board's terminal output as a byte stream: up to a marker, byte by byte, or in pieces. What it holds
+/// while it looks for a marker is bounded by <paramref name="maxPending"/>: a board whose output never ends
+/// (hostile, or a program printing in a loop) gets an error, not all of this computer's memory.
+/// </summary>
+internal sealed class ReplReader(TerminalOutput output, int maxPending)
 {
+    /// <summary>Enough for any prompt, banner or marker a board sends, whatever the reply limit is set to.</summary>
+    public const int MinimumPending = 64 * 1024;
+
     private readonly List<byte> _pending = [];
 
     /// <summary>Reads up to and including <paramref name="marker"/>; returns what came before it.</summary>
@@ -20,15 +29,16 @@ internal sealed class ReplReader(TerminalOutput output)
             }
 
             searchFrom = Math.Max(0, _pending.Count - marker.Length + 1);
-            _pending.AddRange((await output.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+            Take(await output.ReadAsync(cancellationToken).ConfigureAwait(false));
         }
     }
 
     /// <summary>
     /// Hands everything before <paramref name="delimiter"/> to <paramref name="sink"/> as it arrives, and consumes
-    /// the delimiter.
+    /// the delimiter. With <c>silence</c>, the longest wait for the next piece of output: longer is a
+    /// <see cref="WebReplTimeoutException"/>.
     /// </summary>
-    public async Task StreamUntilAsync(byte delimiter, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken cancellationToken)
+    public async Task StreamUntilAsync(byte delimiter, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken cancellationToken, TimeSpan? silence = null)
     {
         while (true)
         {
@@ -50,7 +60,9 @@ internal sealed class ReplReader(TerminalOutput output)
                 _pending.Clear();
             }
 
-            _pending.AddRange((await output.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+            // Handed on at each turn, so what is held is one piece at most: the sink bounds the total if it must.
+            var piece = silence is { } limit ? await ReadWithinAsync(limit, cancellationToken).ConfigureAwait(false) : await output.ReadAsync(cancellationToken).ConfigureAwait(false);
+            _pending.AddRange(piece.Span);
         }
     }
 
@@ -59,7 +71,7 @@ internal sealed class ReplReader(TerminalOutput output)
     {
         while (_pending.Count < count)
         {
-            _pending.AddRange((await output.ReadAsync(cancellationToken).ConfigureAwait(false)).Span);
+            Take(await output.ReadAsync(cancellationToken).ConfigureAwait(false));
         }
 
         byte[] bytes = [.. _pending.GetRange(0, count)];
@@ -72,7 +84,7 @@ internal sealed class ReplReader(TerminalOutput output)
     {
         if (_pending.Count == 0 && output.TryRead(out var chunk))
         {
-            _pending.AddRange(chunk.Span);
+            Take(chunk);
         }
 
         if (_pending.Count > 0)
@@ -99,6 +111,35 @@ internal sealed class ReplReader(TerminalOutput output)
         _pending.Clear();
         while (output.TryRead(out _))
         {
+        }
+    }
+
+    private void Take(ReadOnlyMemory<byte> chunk)
+    {
+        if (_pending.Count + chunk.Length > maxPending)
+        {
+            _pending.Clear();
+            throw new WebReplProtocolException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The board sent more than {maxPending:N0} bytes without the reply expected (a program printing without end, or not a MicroPython board?). The operation was stopped; WebReplClientOptions.MaxOperationReplyBytes sets the limit."));
+        }
+
+        _pending.AddRange(chunk.Span);
+    }
+
+    private async ValueTask<ReadOnlyMemory<byte>> ReadWithinAsync(TimeSpan silence, CancellationToken cancellationToken)
+    {
+        using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        quiet.CancelAfter(silence);
+        try
+        {
+            return await output.ReadAsync(quiet.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new WebReplTimeoutException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The board sent nothing for {silence.TotalSeconds:0.#} s in the middle of an operation's reply (a program holding it, or a board that stopped answering?). The operation was stopped."), ex);
         }
     }
 

@@ -323,7 +323,8 @@ function onRemoteMessage(message: EdrysMessage, self: boolean): void {
     case 'got_file': {
       const body = asObject(message.body);
       if (typeof body?.filename === 'string' && pendingGets.delete(body.filename)) {
-        saveBytes(body.filename, toBytes(body.data));
+        const renamed = saveBytes(body.filename, toBytes(body.data));
+        if (renamed) setFileStatus(`Got ${body.filename}; ${renamed}`);
       }
       break;
     }
@@ -385,7 +386,8 @@ getButton.addEventListener('click', async () => {
   if (!name) return;
   if (isStation()) {
     const data = await stationGet(name);
-    if (data) saveBytes(name, data);
+    const renamed = data ? saveBytes(name, data) : null;
+    if (renamed) setFileStatus(`Got ${name}; ${renamed}`);
   } else {
     pendingGets.add(name);
     if (api) send(api, 'get_file', name);

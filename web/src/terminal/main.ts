@@ -251,8 +251,8 @@ async function fetchFile(path: string, listedSize?: number): Promise<void> {
       (done, total) => getProgress(`Getting ${path}: ${formatBytes(done)}${total ? ` of ${formatBytes(total)}` : ''}`, done, total),
       size,
     );
-    getProgress(`Got ${path}, ${data.length} bytes`);
-    saveBytes(path, data);
+    const renamed = saveBytes(path, data);
+    getProgress(`Got ${path}, ${data.length} bytes${renamed ? `; ${renamed}` : ''}`);
   } catch (error) {
     if (error instanceof ConnectionClosedError || !board.isConnected) {
       // What a board does when it cannot open the file: it says nothing and drops the connection.

@@ -75,16 +75,39 @@ export function note(text: string, color = '2'): string {
   return `\r\n\x1b[${color}m${text.replace(/\n/g, '\r\n')}\x1b[0m\r\n`;
 }
 
-/** Starts a download of `data` named `name` through the browser. */
-export function saveBytes(name: string, data: Uint8Array): void {
+// Characters that must not reach a saved file's name: control characters, '\\' (a folder separator on
+// Windows), and the ones that reorder text on screen.
+const UNSAFE_NAME_CHARS = /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * The name to save a board file as: the last part of its board path, which the board (or whoever relays it)
+ * chose. A part that is empty, '.' or '..', or holds '\\' or control characters is not used as it is: unsafe
+ * characters become '_', and a name that is only dots becomes 'download'. `changed` says why, when it was.
+ */
+export function downloadName(path: string): { name: string; changed: string | null } {
+  const last = path.split('/').pop() ?? '';
+  let name = last.replace(UNSAFE_NAME_CHARS, '_');
+  if (/^\.*$/.test(name)) name = 'download';
+  if (name === last) return { name, changed: null };
+  const why = last === '' || /^\.*$/.test(last) ? `it is "${last}"` : 'it contains \'\\\' or control characters';
+  return { name, changed: `saved as "${name}": the board's name ${JSON.stringify(last)} is not safe as a file name (${why})` };
+}
+
+/**
+ * Starts a download of `data`, named after the board path `path` (see `downloadName`). Returns a note for the
+ * user when the name had to be changed, else null.
+ */
+export function saveBytes(path: string, data: Uint8Array): string | null {
+  const { name, changed } = downloadName(path);
   const blob = new Blob([data as BlobPart], { type: 'application/octet-stream' });
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
-  link.download = name.split('/').pop() || 'download';
+  link.download = name;
   document.body.appendChild(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+  return changed;
 }
 
 export function formatBytes(n: number): string {
