@@ -141,8 +141,9 @@ internal sealed class TransferTracker
                 }
 
                 default:
-                    // GET: every byte asks for the next chunk.
+                    // GET: every byte asks for the next chunk; once the client has asked, the gateway must not ask too.
                     _expected.Enqueue(Reply.Chunk);
+                    _readAheadDue = false;
                     data = data[1..];
                     break;
             }
