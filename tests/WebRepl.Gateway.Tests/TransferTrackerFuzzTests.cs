@@ -24,4 +24,35 @@ public sealed class TransferTrackerFuzzTests
         tracker.OnBoardBytes(new byte[] { 1, 0, 7 });
         Assert.True(tracker.ReadAheadDue); // the chunk came: now the client would ask for the next one
     }
+
+    [Fact]
+    public void Operation_OwedByteForgottenAfterTheEnd_Null()
+    {
+        // The owner left while the gateway had run one chunk ahead to the file's end: idle, but the session list
+        // went on showing "get 'a'" until the next bytes.
+        var tracker = new TransferTracker();
+        tracker.OnClientBytes(new WebReplRequest(WebReplOperation.GetFile, 0, "a").ToArray());
+        tracker.OnBoardBytes("WB\0\0"u8);
+        tracker.OnGatewayRequest();
+        tracker.OnBoardBytes(new byte[] { 0, 0, (byte)'W', (byte)'B', 0, 0 });
+        Assert.Equal("get 'a'", tracker.Operation); // the client still owes its byte
+
+        tracker.ForgetOwed();
+
+        Assert.True(tracker.IsIdle);
+        Assert.Null(tracker.Operation);
+    }
+
+    [Fact]
+    public void Operation_StrayBoardBytesAfterTheLastReply_Null()
+    {
+        var tracker = new TransferTracker();
+        tracker.OnClientBytes(new WebReplRequest(WebReplOperation.GetVersion, 0, string.Empty).ToArray());
+        Assert.Equal("version", tracker.Operation);
+
+        tracker.OnBoardBytes(new byte[] { 1, 24, 1, 9, 9 }); // the version, then bytes nobody asked for
+
+        Assert.True(tracker.IsIdle);
+        Assert.Null(tracker.Operation);
+    }
 }

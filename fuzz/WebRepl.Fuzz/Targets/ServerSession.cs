@@ -13,7 +13,7 @@ namespace WebRepl.Fuzz.Targets;
 /// complete); the board is free for the next client once this one has gone (a new login works).
 /// Input: [piece count] [piece sizes...] [the client's binary bytes].
 /// </summary>
-public static class ServerSession
+public static partial class ServerSession
 {
     private const string Password = "fuzz";
     private static readonly Lock Gate = new();
@@ -95,9 +95,13 @@ public static class ServerSession
         Check.That(File.ReadAllText(Path.Combine(_home, "outside")) == "outside the board", "a file outside the board's folder was written");
         foreach (string file in Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories))
         {
-            Check.That(!Path.GetFileName(file).StartsWith('.'), $"a temporary file was left: {file}");
+            // A client may PUT dot-files; an upload's temporary file is .NAME.GUID.webrepl-upload (DirectoryFileStore).
+            Check.That(!TemporaryFile().IsMatch(Path.GetFileName(file)), $"a temporary file was left: {file}");
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\..*\.[0-9a-f]{32}\.webrepl-upload$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex TemporaryFile();
 
     private static async Task SessionAsync(WebReplServer server, ReadOnlyMemory<byte> pieces, byte[] data)
     {

@@ -60,6 +60,9 @@ public static class TransferTracking
         }
     }
 
+    /// <summary>WEBREPL_FUZZ_TRACE=1: the script's requests on stderr, to read a finding.</summary>
+    private static readonly bool Trace = Environment.GetEnvironmentVariable("WEBREPL_FUZZ_TRACE") == "1";
+
     private sealed class Script(byte[] script)
     {
         private readonly TransferTracker _tracker = new();
@@ -74,8 +77,14 @@ public static class TransferTracking
         {
             for (int i = 0; More && i < 64; i++)
             {
-                Check.That(_tracker.IsIdle && _tracker.Operation is null && !_tracker.InsideRecord, "not idle between requests");
-                switch (Next() % 4)
+                Check.That(_tracker.IsIdle && _tracker.Operation is null && !_tracker.InsideRecord, $"not idle between requests (operation {_tracker.Operation ?? "none"}, inside a record: {_tracker.InsideRecord})");
+                byte op = Next();
+                if (Trace)
+                {
+                    Console.Error.WriteLine($"request {i}: {op % 4} at script byte {_at}");
+                }
+
+                switch (op % 4)
                 {
                     case 0:
                         Put();
