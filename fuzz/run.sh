@@ -31,11 +31,13 @@ out=.build/findings/$target
 rm -rf "$out"
 mkdir -p .build/findings
 mkdir -p "crashes/$target"
+dict=
+[ -f "dict/$target.dict" ] && dict="-x dict/$target.dict"
 
 # dotnet is not an afl-instrumented binary (SharpFuzz instruments the assemblies and speaks afl's fork-server
 # protocol itself); no CPU pinning on a shared machine; -t: a run that takes 10 s is a hang.
 AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 \
-  afl-fuzz -i "corpus/$target" -o "$out" -t 10000 -m none -V "$seconds" -- \
+  afl-fuzz -i "corpus/$target" -o "$out" -t 10000 -m none -V "$seconds" $dict -- \
   dotnet "$bin/WebRepl.Fuzz.dll" "$target" --afl > ".build/afl-$target.log" 2>&1 || true
 
 stats=$out/default/fuzzer_stats

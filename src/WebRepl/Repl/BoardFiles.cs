@@ -127,8 +127,9 @@ public sealed class BoardFiles
                     entry = new BoardEntry(name, kind != 0, size);
                 }
             }
-            catch (JsonException)
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
             {
+                // Not JSON, or a string JSON can hold but UTF-16 cannot (a lone surrogate escape such as \ud800).
             }
 
             entries.Add(entry ?? throw new WebReplProtocolException(
