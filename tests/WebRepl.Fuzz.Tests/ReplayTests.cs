@@ -12,7 +12,8 @@ public sealed class ReplayTests
 {
     private static readonly string FuzzFolder = FindFuzzFolder();
 
-    public static TheoryData<string, string> Inputs()
+    /// <summary>One case per folder (corpus/TARGET, crashes/TARGET): thousands of tiny cases cost more in the runner than the inputs do.</summary>
+    public static TheoryData<string, string> Folders()
     {
         var data = new TheoryData<string, string>();
         foreach (string kind in new[] { "corpus", "crashes" })
@@ -23,10 +24,9 @@ public sealed class ReplayTests
                 continue;
             }
 
-            foreach (string file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            foreach (string target in Directory.EnumerateDirectories(folder).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal))
             {
-                string relative = Path.GetRelativePath(FuzzFolder, file).Replace('\\', '/');
-                data.Add(relative.Split('/')[1], relative);
+                data.Add(kind, target);
             }
         }
 
@@ -48,17 +48,37 @@ public sealed class ReplayTests
     }
 
     [Theory]
-    [MemberData(nameof(Inputs))]
-    public void Replay_KeptInput_InvariantsHold(string target, string input)
+    [MemberData(nameof(Folders))]
+    public void Replay_KeptInputs_InvariantsHold(string kind, string target)
     {
-        byte[] bytes = File.ReadAllBytes(Path.Combine(FuzzFolder, input));
-        try
+        var failures = new List<string>();
+        var known = new SortedSet<string>(StringComparer.Ordinal);
+        int count = 0;
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(FuzzFolder, kind, target)).Order(StringComparer.Ordinal))
         {
-            FuzzTargets.Run(target, bytes);
+            count++;
+            try
+            {
+                FuzzTargets.Run(target, File.ReadAllBytes(file));
+            }
+            catch (InvariantException ex) when (KnownFinding(target, ex.Message) is { } reason)
+            {
+                known.Add(reason);
+            }
+#pragma warning disable CA1031 // every failure is reported, whatever its type
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                failures.Add($"fuzz/{kind}/{target}/{Path.GetFileName(file)}: {ex.GetType().Name}: {ex.Message}");
+            }
         }
-        catch (InvariantException ex) when (KnownFinding(target, ex.Message) is { } known)
+
+        Assert.True(count > 0, $"fuzz/{kind}/{target} is empty");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {count} inputs fail:\n{string.Join('\n', failures)}");
+        if (known.Count > 0)
         {
-            Assert.Skip($"{known} ({ex.Message})");
+            // The rest passed; these wait for another branch's fix (fuzz/known-findings.txt).
+            Assert.Skip($"some of {count} inputs fail only on known findings: {string.Join("; ", known)}");
         }
     }
 

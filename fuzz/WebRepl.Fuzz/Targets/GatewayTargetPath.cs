@@ -9,7 +9,7 @@ namespace WebRepl.Fuzz.Targets;
 /// The gateway's reading of a request target (<c>/ws://HOST:PORT/...</c>, <c>/boards/NAME</c>) into the board it
 /// connects to, and the request it then sends upstream; and <see cref="WebReplTarget.TryParse"/> itself (the CLI's
 /// <c>-t</c>). Invariants: an accepted target prints and parses back to itself; its host and path hold no control
-/// characters or spaces (issue 19, findings 3 and 6); the upstream request parses back as exactly one GET of that
+/// characters or spaces (issue 19, findings 3 and 6), and its path is ASCII; the upstream request parses back as exactly one GET of that
 /// path with the five headers the client writes, nothing smuggled after it; a refusal's message (logged, and sent
 /// as a close reason) holds no control characters. Input: the request target, as Latin-1.
 /// </summary>
@@ -54,6 +54,7 @@ public static class GatewayTargetPath
         Check.That(target.Port is >= 1 and <= 65535, $"{who}: port {target.Port}");
         Check.That(target.Path.StartsWith('/'), $"{who}: the path does not start with '/'");
         Check.That(!target.Path.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)), $"{who}: the path holds a control character or a space: {Escape(target.Path)}");
+        Check.That(target.Path.All(char.IsAscii), $"{who}: the path holds a non-ASCII character, which the upstream request line (ASCII) turns into '?': {Escape(target.Path)}");
         Check.That(target.Host.Length > 0 && !target.Host.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '@'), $"{who}: the host holds a control character, a space or a URL delimiter: {Escape(target.Host)}");
         Check.That(WebReplTarget.TryParse(target.ToString(), out var again, out _) && again == target, $"{who}: {Escape(target.ToString())} does not parse back to itself");
 
