@@ -60,6 +60,10 @@ public sealed partial class WebReplClient : IAsyncDisposable
         _receiveLoop = Task.Run(ReceiveLoopAsync);
     }
 
+    /// <summary>A client on a connection that is already open: the fuzz targets feed a board's bytes from memory.</summary>
+    internal static WebReplClient FromConnection(WebSocketConnection connection, WebReplTarget target, WebReplClientOptions options) =>
+        new(connection, target, options);
+
     /// <summary>The board this client is connected to.</summary>
     public WebReplTarget Target { get; }
 

@@ -128,7 +128,7 @@ internal sealed partial class ForwardingEndpoint(
         await session.RunClientAsync(client, stopping).ConfigureAwait(false);
     }
 
-    private bool TryResolveTarget(string path, out WebReplTarget target, out string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    internal bool TryResolveTarget(string path, out WebReplTarget target, out string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {
         target = null!;
         name = null;

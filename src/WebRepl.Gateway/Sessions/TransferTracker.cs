@@ -95,13 +95,18 @@ internal sealed class TransferTracker
     }
 
     /// <summary>The requesting client left: the bytes it owed will not come.</summary>
-    public void ForgetOwed() => _owed = 0;
+    public void ForgetOwed()
+    {
+        _owed = 0;
+        UpdateOperation(); // the owed byte may have been all that kept the transfer from being idle
+    }
 
     /// <summary>The request bytes the client still owes (they are the gateway's to drop), and forgets them here.</summary>
     public int TakeOwed()
     {
         int owed = _owed;
         _owed = 0;
+        UpdateOperation();
         return owed;
     }
 
@@ -148,8 +153,9 @@ internal sealed class TransferTracker
                 }
 
                 default:
-                    // GET: every byte asks for the next chunk.
+                    // GET: every byte asks for the next chunk; once the client has asked, the gateway must not ask too.
                     _expected.Enqueue(Reply.Chunk);
+                    _readAheadDue = false;
                     data = data[1..];
                     break;
             }
@@ -169,7 +175,7 @@ internal sealed class TransferTracker
             {
                 if (!_expected.TryDequeue(out _replyInProgress))
                 {
-                    return; // nothing expected: stray bytes
+                    break; // nothing expected: stray bytes (the operation shown is still brought up to date)
                 }
 
                 _replyFilled = 0;

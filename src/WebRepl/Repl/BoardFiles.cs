@@ -100,18 +100,62 @@ public sealed class BoardFiles
              _w(_p, {{(recursive ? "True" : "False")}})
             """;
         string output = await RunAsync(code, path, cancellationToken).ConfigureAwait(false);
-        return Parse("listing", path, () =>
+        return ParseListing(output);
+    }
+
+    /// <summary>
+    /// Reads the listing program's output: one JSON line <c>[path, is_dir, size]</c> per entry. The board is
+    /// untrusted: anything else is a <see cref="WebReplProtocolException"/> that names the line, never a JSON or
+    /// cast error from deep inside.
+    /// </summary>
+    /// <exception cref="WebReplProtocolException">A line is not an entry.</exception>
+    internal static List<BoardEntry> ParseListing(string output)
+    {
+        var entries = new List<BoardEntry>();
+        foreach (string line in Lines(output))
         {
-            var entries = new List<BoardEntry>();
-            foreach (string line in Lines(output))
+            BoardEntry? entry = null;
+            try
             {
                 using var json = JsonDocument.Parse(line);
                 var row = json.RootElement;
-                entries.Add(new BoardEntry(row[0].GetString()!, row[1].GetInt32() != 0, row[2].GetInt64()));
+                if (row.ValueKind == JsonValueKind.Array && row.GetArrayLength() == 3 &&
+                    row[0].ValueKind == JsonValueKind.String && row[0].GetString() is { Length: > 0 } name &&
+                    row[1].ValueKind == JsonValueKind.Number && row[1].TryGetInt32(out int kind) &&
+                    row[2].ValueKind == JsonValueKind.Number && row[2].TryGetInt64(out long size) && size >= 0)
+                {
+                    entry = new BoardEntry(name, kind != 0, size);
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                // Not JSON, or a string JSON can hold but UTF-16 cannot (a lone surrogate escape such as \ud800).
             }
 
-            return entries;
-        });
+            entries.Add(entry ?? throw new WebReplProtocolException(
+                $"The board's listing has a line that is not [path, is_dir, size]: {Printable(line.Length > 80 ? line[..80] + "..." : line)}"));
+        }
+
+        return entries;
+    }
+
+    /// <summary>A board's text for a message: control characters as <c>\xNN</c>, so that they cannot drive the terminal.</summary>
+    private static string Printable(string text)
+    {
+        var printable = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (char.IsControl(c))
+            {
+                printable.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}");
+            }
+            else
+            {
+                printable.Append(c);
+            }
+        }
+
+        return printable.ToString();
     }
 
     /// <summary>A path's entry, or null when it does not exist.</summary>

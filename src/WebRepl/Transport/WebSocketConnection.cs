@@ -144,18 +144,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
             await stream.WriteAsync(request, timeout.Token).ConfigureAwait(false);
             HttpHead head = await WebSocketHandshake.ReadHeadAsync(stream, timeout.Token).ConfigureAwait(false)
                 ?? throw new WebReplConnectionException($"{target} closed the connection during the WebSocket handshake. Is it a WebREPL board (or a gateway) at that address?");
-            string[] status = head.StartLine.Split(' ', 3);
-            if (status.Length < 2 || status[1] != "101")
-            {
-                throw new WebReplConnectionException(
-                    $"{target} refused the WebSocket upgrade ({head.StartLine.Trim()}). Check the address and path; a board answers on port 8266 once WebREPL is enabled.");
-            }
-
-            if (head["Sec-WebSocket-Accept"] != WebSocketHandshake.ComputeAccept(key))
-            {
-                throw new WebReplConnectionException($"{target} answered the WebSocket handshake with a wrong Sec-WebSocket-Accept: it is not a WebSocket server.");
-            }
-
+            WebSocketHandshake.CheckServerResponse(head, key, target);
             return new WebSocketConnection(stream, socket, WebSocketRole.Client, head.Leftover, options.MaxFrameBytes, options.ReceiveBufferSize);
         }
         catch (Exception ex)

@@ -56,6 +56,23 @@ internal static class WebSocketHandshake
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
             "Sec-WebSocket-Accept: " + ComputeAccept(key) + "\r\n\r\n");
 
+    /// <summary>The client's check of the server's answer: status 101 and the accept value for <paramref name="key"/>.</summary>
+    /// <exception cref="WebReplConnectionException">The server refused the upgrade or is not a WebSocket server.</exception>
+    public static void CheckServerResponse(HttpHead head, string key, WebReplTarget target)
+    {
+        string[] status = head.StartLine.Split(' ', 3);
+        if (status.Length < 2 || status[1] != "101")
+        {
+            throw new WebReplConnectionException(
+                $"{target} refused the WebSocket upgrade ({head.StartLine.Trim()}). Check the address and path; a board answers on port 8266 once WebREPL is enabled.");
+        }
+
+        if (head["Sec-WebSocket-Accept"] != ComputeAccept(key))
+        {
+            throw new WebReplConnectionException($"{target} answered the WebSocket handshake with a wrong Sec-WebSocket-Accept: it is not a WebSocket server.");
+        }
+    }
+
     /// <summary>Reads up to the blank line that ends an HTTP head; null when the peer closes first.</summary>
     /// <exception cref="WebReplProtocolException">The head is too large.</exception>
     public static async Task<HttpHead?> ReadHeadAsync(Stream stream, CancellationToken cancellationToken)
