@@ -133,7 +133,7 @@ public sealed class BoardFiles
             }
 
             entries.Add(entry ?? throw new WebReplProtocolException(
-                $"The board's listing has a line that is not [path, is_dir, size]: {Printable(line.Length > 80 ? line[..80] + "..." : line)}"));
+                $"The board's listing has a line that is not [path, is_dir, size], which is not what a MicroPython board prints: {Printable(line.Length > 80 ? line[..80] + "..." : line)}"));
         }
 
         return entries;
