@@ -26,6 +26,8 @@ internal sealed partial class ForwardingEndpoint(
 {
     private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+    private readonly ProxyTrust _proxies = ProxyTrust.Create(options.TrustedProxies);
+
     /// <summary>True for the paths this endpoint serves.</summary>
     public static bool Matches(string path) =>
         path.StartsWith("/ws:", StringComparison.OrdinalIgnoreCase) ||
@@ -38,7 +40,11 @@ internal sealed partial class ForwardingEndpoint(
         int queryAt = raw.IndexOf('?', StringComparison.Ordinal);
         string path = queryAt < 0 ? raw : raw[..queryAt];
         bool viewer = context.Request.Query.ContainsKey("view");
-        string remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
+        // Wrong passwords are counted by this address: the connection's, unless it comes from a trusted proxy.
+        var clientAddress = _proxies.ClientOf(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+        string remote = Equals(clientAddress, context.Connection.RemoteIpAddress)
+            ? $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}"
+            : $"{clientAddress} via {context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
         string? origin = context.Request.Headers.Origin.Count > 0 ? context.Request.Headers.Origin.ToString() : null;
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         bool isWebSocket = upgrade is { IsUpgradableRequest: true } &&
@@ -76,9 +82,9 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        if (sessions.Logins.IsLockedOut(context.Connection.RemoteIpAddress, out var wait))
+        if (sessions.Logins.IsLockedOut(clientAddress, out var wait))
         {
-            string reason = $"too many wrong passwords from {context.Connection.RemoteIpAddress}: try again in {Math.Ceiling(wait.TotalMinutes):0} min";
+            string reason = $"too many wrong passwords from {clientAddress}: try again in {Math.Ceiling(wait.TotalMinutes):0} min";
             LogLockedOut(logger, remote, reason);
             await RefuseAsync(context, upgrade!, CloseReason.PolicyViolation, reason).ConfigureAwait(false);
             return;
@@ -104,7 +110,7 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, context.Connection.RemoteIpAddress);
+        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, clientAddress);
         var (session, refusal) = sessions.Join(target, address, name, client);
         if (session is null)
         {

@@ -303,7 +303,7 @@ internal sealed partial class BoardSession
         }
     }
 
-    /// <summary>Called by the registry's timer: ends an idle session, releases a stalled transfer.</summary>
+    /// <summary>Called by the registry's timer: ends an idle session, pings idle clients, releases a stalled transfer.</summary>
     public void CheckTimers(long now)
     {
         if (_options.IdleTimeout > TimeSpan.Zero && now - Interlocked.Read(ref _lastActivity) > (long)_options.IdleTimeout.TotalMilliseconds)
@@ -313,9 +313,21 @@ internal sealed partial class BoardSession
         }
 
         GatewayClient[] slow;
+        GatewayClient[] all;
         lock (_gate)
         {
-            slow = [.. _clients.Where(c => c.IsStalled(now))];
+            all = [.. _clients];
+            slow = [.. all.Where(c => c.IsStalled(now))];
+        }
+
+        if (_options.ClientKeepAlive > TimeSpan.Zero)
+        {
+            // Pings go to clients only: a board does not answer them (and the firmware drops the connection on some).
+            long interval = (long)_options.ClientKeepAlive.TotalMilliseconds;
+            foreach (var client in all)
+            {
+                client.KeepAlive(now, interval);
+            }
         }
 
         foreach (var client in slow)
