@@ -37,7 +37,7 @@ else
     dotnet publish "$repo/src/WebRepl.Cli/WebRepl.Cli.csproj" -c Release -r linux-x64 -o "$work/context/webrepl" --nologo -v quiet
 fi
 [ -x "$work/context/webrepl/WebRepl.Cli" ] || fail "no native webrepl in $work/context/webrepl"
-rm -f "$work/context/webrepl/"*.pdb "$work/context/webrepl/"*.dbg
+rm -f "$work/context/webrepl/"*.pdb "$work/context/webrepl/"*.dbg "$work/context/webrepl/"*.xml
 cp "$here/Containerfile" "$here/entrypoint.sh" "$work/context/"
 
 # 2. The base image, from Debian packages (what debian:trixie-slim plus the image's packages would be).
@@ -86,7 +86,7 @@ webrepl="$work/context/webrepl/WebRepl.Cli"
 target="ws://127.0.0.1:$port/boards/virtual"
 out=""
 for _ in $(seq 1 20); do   # the virtual board may still be starting its interpreter
-    out="$("$webrepl" -t "$target" -p "$password" exec "print(6*7)" 2>&1)" && break
+    out="$("$webrepl" -t "$target" -p "$password" exec "print(6*7)" 2>&1 | tr -d '\r')" && [ "$out" = 42 ] && break
     sleep 1
 done
 [ "$out" = 42 ] || fail "exec through the containerised gateway printed '$out', not 42"
