@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Figures of the native (AOT) webrepl against the framework-dependent (JIT) one: whole-command time (median of N
 # runs, process start to exit) and peak memory (max RSS) of `--help` and of `exec "print(1)"` against a virtual
-# board on loopback, started once by the native webrepl. bench/README.md, "The native tool".
+# board on loopback, started once by the native webrepl; CPU time too (user+sys, 10 ms resolution), which a
+# loaded machine inflates less than the wall time. bench/README.md, "The native tool".
 #   bench/native-tool.sh NATIVE_EXECUTABLE [JIT_DLL] [RUNS]
 # e.g. bench/native-tool.sh artifacts/native/WebRepl.Cli src/WebRepl.Cli/bin/Release/net10.0/WebRepl.Cli.dll 31
 set -euo pipefail
@@ -17,19 +18,21 @@ export WEBREPL_TARGET="$(grep -oE 'ws://[0-9.]+:[0-9]+' "$work/board.log" | head
 measure() {
     local label="$1"; shift
     "$@" >/dev/null 2>&1
-    : >"$work/times"; : >"$work/rss"
+    : >"$work/times"; : >"$work/rss"; : >"$work/cpu"
     for _ in $(seq 1 "$runs"); do
         local start end
         start=$(date +%s%N)
-        /usr/bin/time -f "%M" -o "$work/one" "$@" >/dev/null 2>&1
+        /usr/bin/time -f "%M %U %S" -o "$work/one" "$@" >/dev/null 2>&1
         end=$(date +%s%N)
         echo $(( (end - start) / 1000 )) >>"$work/times"
-        cat "$work/one" >>"$work/rss"
+        awk '{print $1}' "$work/one" >>"$work/rss"
+        awk '{print ($2 + $3) * 1000}' "$work/one" >>"$work/cpu"
     done
-    local t r
+    local t r c
     t=$(sort -n "$work/times" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
     r=$(sort -n "$work/rss" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    printf '%-34s median %7.1f ms   max RSS %6.1f MiB\n' "$label" "$(echo "$t / 1000" | bc -l)" "$(echo "$r / 1024" | bc -l)"
+    c=$(sort -n "$work/cpu" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    printf '%-26s median wall %7.1f ms   CPU (user+sys) %5.0f ms   max RSS %5.1f MiB\n' "$label" "$(echo "$t / 1000" | bc -l)" "$c" "$(echo "$r / 1024" | bc -l)"
 }
 
 measure "native  --help" "$native" --help
