@@ -322,7 +322,7 @@ internal sealed partial class BoardSession
 
         if (_options.ClientKeepAlive > TimeSpan.Zero)
         {
-            // Pings go to clients only: a board does not answer them (and the firmware drops the connection on some).
+            // Pings go to clients only: a board ignores them and never answers.
             long interval = (long)_options.ClientKeepAlive.TotalMilliseconds;
             foreach (var client in all)
             {
