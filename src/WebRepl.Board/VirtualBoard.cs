@@ -185,14 +185,13 @@ public sealed partial class VirtualBoard : IAsyncDisposable
 
     private static string FindHostScript()
     {
-        string? assemblyFolder = Path.GetDirectoryName(typeof(VirtualBoard).Assembly.Location);
-        foreach (string folder in new[] { assemblyFolder, AppContext.BaseDirectory }.OfType<string>())
+        // Beside the program: the build copies board-host/ next to the assembly, and a native (AOT) or single-file
+        // webrepl has no assembly file at all (Assembly.Location is empty), only its executable's folder.
+        string folder = AppContext.BaseDirectory;
+        string candidate = Path.Combine(folder, "board-host", "host.mjs");
+        if (File.Exists(candidate) && Directory.Exists(Path.Combine(folder, "board-host", "node_modules")))
         {
-            string candidate = Path.Combine(folder, "board-host", "host.mjs");
-            if (File.Exists(candidate) && Directory.Exists(Path.Combine(folder, "board-host", "node_modules")))
-            {
-                return candidate;
-            }
+            return candidate;
         }
 
         throw new VirtualBoardException("The MicroPython host (board-host/host.mjs with its node_modules) is missing beside the program: rebuild it (the build runs npm ci).");

@@ -54,6 +54,11 @@ internal static class GatewayCommand
         var maxClients = new Option<int?>("--max-clients") { Description = "Clients sharing one board (default 32).", HelpName = "N" };
         var maxMessage = new Option<int?>("--max-message") { Description = "The largest message a client may send, in bytes (default 1048576).", HelpName = "BYTES" };
         var idle = new Option<double?>("--idle-timeout") { Description = "Close a session after this many seconds without a message (default 3600; 0: never).", HelpName = "SECONDS" };
+        var keepAlive = new Option<double?>("--client-keepalive")
+        {
+            Description = "Ping a client that has been sent nothing for this many seconds, so that a proxy (nginx) keeps an idle session open (default 20; 0: no pings). Boards are never pinged.",
+            HelpName = "SECONDS",
+        };
         var noReadAhead = new Option<bool>("--no-read-ahead")
         {
             Description = "Forward a GET's chunk requests only as clients send them (by default the gateway asks the board for the next chunk as soon as one arrives).",
@@ -73,6 +78,11 @@ internal static class GatewayCommand
             Description = "Clients from one address (an IPv6 /64) that may be logging in at once (default 32; 0: no limit).",
             HelpName = "N",
         };
+        var trustProxy = new Option<string[]>("--trust-proxy")
+        {
+            Description = "A reverse proxy (address or CIDR block, e.g. 127.0.0.1 for nginx on this machine) whose X-Forwarded-For names the client for --login-failures (repeatable). Without it the header is ignored.",
+            HelpName = "ADDRESS",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "Log more (debug level). Terminal data and passwords are never logged." };
 
         var command = new Command(
@@ -81,7 +91,7 @@ internal static class GatewayCommand
             "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
             "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
         {
-            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, noReadAhead, loginFailures, loginTimeout, maxPendingLogins, verbose },
+            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, keepAlive, noReadAhead, loginFailures, loginTimeout, maxPendingLogins, trustProxy, verbose },
         };
 
         command.SetAction((parse, ct) => guard(async () =>
@@ -119,11 +129,15 @@ internal static class GatewayCommand
                 MaxClientsPerSession = parse.GetValue(maxClients) ?? file.MaxClients ?? GatewayOptions.Default.MaxClientsPerSession,
                 MaxMessageBytes = parse.GetValue(maxMessage) ?? file.MaxMessageBytes ?? GatewayOptions.Default.MaxMessageBytes,
                 IdleTimeout = (parse.GetValue(idle) ?? file.IdleTimeoutSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : GatewayOptions.Default.IdleTimeout,
+                ClientKeepAlive = (parse.GetValue(keepAlive) ?? file.ClientKeepAliveSeconds) is double every
+                    ? (every >= 0 && double.IsFinite(every) ? TimeSpan.FromSeconds(every) : throw CliException.Usage("--client-keepalive takes a number of seconds, 0 or more."))
+                    : GatewayOptions.Default.ClientKeepAlive,
                 GetReadAhead = !parse.GetValue(noReadAhead) && (file.ReadAhead ?? true),
                 LoginFailureLimit = parse.GetValue(loginFailures) ?? file.LoginFailureLimit ?? GatewayOptions.Default.LoginFailureLimit,
                 LoginTimeout = (parse.GetValue(loginTimeout) ?? file.LoginTimeoutSeconds) is double login ? TimeSpan.FromSeconds(login) : GatewayOptions.Default.LoginTimeout,
                 MaxPendingLoginsPerAddress = parse.GetValue(maxPendingLogins) ?? file.MaxPendingLogins ?? GatewayOptions.Default.MaxPendingLoginsPerAddress,
                 BoardPasswords = file.BoardPasswords,
+                TrustedProxies = [.. file.TrustedProxies, .. parse.GetValue(trustProxy) ?? []],
                 LoggerFactory = logging,
             };
             return await RunAsync(context, options, parse.GetValue(virtualBoard), parse.GetValue(password), ct);

@@ -132,14 +132,25 @@ internal sealed partial class WebReplCli
                 var entries = await client.Files.ListAsync(folder, p.GetValue(recursive), ct);
                 if (p.GetValue(json))
                 {
-                    var rows = entries.Select(e => new Dictionary<string, object>
+                    // Written field by field (no reflection): the native (AOT) webrepl has no serializer for arbitrary types.
+                    var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                    using (var writer = new Utf8JsonWriter(buffer))
                     {
-                        ["path"] = e.Path,
-                        ["name"] = e.Name,
-                        ["type"] = e.IsDirectory ? "dir" : "file",
-                        ["size"] = e.Size,
-                    });
-                    await _context.Out.WriteLineAsync(JsonSerializer.Serialize(rows));
+                        writer.WriteStartArray();
+                        foreach (var e in entries)
+                        {
+                            writer.WriteStartObject();
+                            writer.WriteString("path", e.Path);
+                            writer.WriteString("name", e.Name);
+                            writer.WriteString("type", e.IsDirectory ? "dir" : "file");
+                            writer.WriteNumber("size", e.Size);
+                            writer.WriteEndObject();
+                        }
+
+                        writer.WriteEndArray();
+                    }
+
+                    await _context.Out.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
                     return ExitCodes.Success;
                 }
 

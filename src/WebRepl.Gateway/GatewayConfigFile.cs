@@ -17,7 +17,8 @@ namespace WebRepl.Gateway;
 ///     "Exclusive": false,
 ///     "Tls": { "Cert": "gateway.pem", "Key": "gateway.key", "SelfSigned": false },
 ///     "TargetCertFingerprints": [ "AB:CD:..." ],
-///     "MaxSessions": 100, "MaxClients": 32, "MaxMessageBytes": 1048576, "IdleTimeoutSeconds": 3600
+///     "MaxSessions": 100, "MaxClients": 32, "MaxMessageBytes": 1048576, "IdleTimeoutSeconds": 3600,
+///     "ClientKeepAliveSeconds": 20
 ///   }
 /// }
 /// </code>
@@ -73,6 +74,12 @@ public sealed record GatewayConfigFile
     /// <summary>See <see cref="GatewayOptions.IdleTimeout"/>, in seconds (0: none).</summary>
     public double? IdleTimeoutSeconds { get; init; }
 
+    /// <summary>See <see cref="GatewayOptions.TrustedProxies"/>.</summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
+    /// <summary>See <see cref="GatewayOptions.ClientKeepAlive"/>, in seconds (0: no pings).</summary>
+    public double? ClientKeepAliveSeconds { get; init; }
+
     /// <summary>See <see cref="GatewayOptions.GetReadAhead"/>.</summary>
     public bool? ReadAhead { get; init; }
 
@@ -125,6 +132,8 @@ public sealed record GatewayConfigFile
             MaxClients = Number(section, "MaxClients", path),
             MaxMessageBytes = Number(section, "MaxMessageBytes", path),
             IdleTimeoutSeconds = Number(section, "IdleTimeoutSeconds", path),
+            TrustedProxies = [.. section.GetSection("TrustedProxies").GetChildren().Select(c => c.Value).OfType<string>()],
+            ClientKeepAliveSeconds = Seconds(section, "ClientKeepAliveSeconds", path),
             ReadAhead = Flag(section, "ReadAhead", path),
             LoginFailureLimit = Number(section, "LoginFailureLimit", path),
         };
@@ -158,6 +167,11 @@ public sealed record GatewayConfigFile
         section[key] is not { } text ? null
         : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value
         : throw new GatewayConfigurationException($"'{path}': Gateway:{key} must be a whole number, not '{text}'.");
+
+    private static double? Seconds(IConfigurationSection section, string key, string path) =>
+        section[key] is not { } text ? null
+        : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value >= 0 && double.IsFinite(value) ? value
+        : throw new GatewayConfigurationException($"'{path}': Gateway:{key} must be a number of seconds (0 or more), not '{text}'.");
 
     private static string[] Fingerprints(IConfigurationSection section, string key, string path)
     {

@@ -51,6 +51,13 @@ public sealed record GatewayOptions
     /// <summary>A session with no message either way for this long is closed; zero: never.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// A client that has been sent nothing for this long gets a WebSocket ping, so that a proxy in front of the
+    /// gateway (nginx's <c>proxy_read_timeout</c>, 60 s by default) does not close an idle session; zero: no pings.
+    /// Boards are never pinged (they do not answer).
+    /// </summary>
+    public TimeSpan ClientKeepAlive { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>How long connecting to a board (TCP, TLS, WebSocket handshake) may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -73,6 +80,13 @@ public sealed record GatewayOptions
     /// <see cref="LoginLockout"/>, at every board. 0: no limit.
     /// </summary>
     public int LoginFailureLimit { get; init; } = 10;
+
+    /// <summary>
+    /// Reverse proxies (addresses or CIDR blocks, e.g. nginx on <c>127.0.0.1</c>) whose <c>X-Forwarded-For</c> names
+    /// the client for <see cref="LoginFailureLimit"/>. Empty (the default): the header is ignored and a client is
+    /// its connection's address, so that no client escapes the lockout by sending the header itself.
+    /// </summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
     /// <summary>The window in which <see cref="LoginFailureLimit"/> wrong passwords lock an address out.</summary>
     public TimeSpan LoginFailureWindow { get; init; } = TimeSpan.FromMinutes(10);

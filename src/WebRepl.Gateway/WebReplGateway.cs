@@ -212,7 +212,7 @@ public sealed partial class WebReplGateway : IAsyncDisposable
 
             if (HttpMethods.IsGet(context.Request.Method) && path == "/healthz")
             {
-                await context.Response.WriteAsJsonAsync(new Health("ok", sessions.Count), context.RequestAborted).ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(new Health("ok", sessions.Count), GatewayJsonContext.Default.Health, cancellationToken: context.RequestAborted).ConfigureAwait(false);
                 return;
             }
 
@@ -230,11 +230,11 @@ public sealed partial class WebReplGateway : IAsyncDisposable
 
                 if (path == "/api/boards")
                 {
-                    await context.Response.WriteAsJsonAsync(BoardInfo.List(boards), context.RequestAborted).ConfigureAwait(false);
+                    await context.Response.WriteAsJsonAsync(BoardInfo.List(boards), GatewayJsonContext.Default.IReadOnlyListBoardInfo, cancellationToken: context.RequestAborted).ConfigureAwait(false);
                     return;
                 }
 
-                await context.Response.WriteAsJsonAsync(sessions.Describe(), context.RequestAborted).ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(sessions.Describe(), GatewayJsonContext.Default.IReadOnlyListSessionInfo, cancellationToken: context.RequestAborted).ConfigureAwait(false);
                 return;
             }
 
@@ -395,6 +395,12 @@ public sealed partial class WebReplGateway : IAsyncDisposable
             }
         }
 
+        _ = Security.ProxyTrust.Create(options.TrustedProxies);
+        if (options.ClientKeepAlive < TimeSpan.Zero)
+        {
+            throw new GatewayConfigurationException("--client-keepalive must be 0 (no pings) or a positive number of seconds.");
+        }
+
         if (options.IdleTimeout < TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero || options.ClientSendTimeout <= TimeSpan.Zero || options.TransferStallTimeout <= TimeSpan.Zero)
         {
             throw new GatewayConfigurationException("Timeouts must be positive (the idle timeout may be 0: none).");
@@ -447,7 +453,7 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         return hosts;
     }
 
-    private sealed record Health(string Status, int Sessions);
+    internal sealed record Health(string Status, int Sessions);
 
     private sealed class HostedByCaller : IHostLifetime
     {

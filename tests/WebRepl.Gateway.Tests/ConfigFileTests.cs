@@ -23,7 +23,8 @@ public sealed class ConfigFileTests
                     "Tls": { "Cert": "c.pem", "Key": "k.pem" },
                     "TargetCertFingerprints": [ "0B:2A:9D:02:5F:3C:E8:6F:88:ED:D0:30:47:4F:9D:A6:56:48:B3:8F:CA:CF:80:27:BB:97:1E:03:EA:3D:00:3F" ],
                     "MaxSessions": 5, "MaxClients": 3, "MaxMessageBytes": 65536, "IdleTimeoutSeconds": 60,
-                    "ReadAhead": false, "LoginFailureLimit": 0
+                    "ReadAhead": false, "LoginFailureLimit": 0,
+                    "ClientKeepAliveSeconds": 7.5, "TrustedProxies": [ "127.0.0.1", "10.0.0.0/8" ]
                   }
                 }
                 """);
@@ -39,10 +40,14 @@ public sealed class ConfigFileTests
             Assert.Equal(Path.Combine(folder, "k.pem"), file.Tls.KeyPath);
             Assert.Equal((5, 3, 65536, 60.0), (file.MaxSessions, file.MaxClients, file.MaxMessageBytes, file.IdleTimeoutSeconds));
             Assert.Equal((false, 0), (file.ReadAhead, file.LoginFailureLimit));
+            Assert.Equal(7.5, file.ClientKeepAliveSeconds);
+            Assert.Equal(["127.0.0.1", "10.0.0.0/8"], file.TrustedProxies);
             Assert.Equal(["0B:2A:9D:02:5F:3C:E8:6F:88:ED:D0:30:47:4F:9D:A6:56:48:B3:8F:CA:CF:80:27:BB:97:1E:03:EA:3D:00:3F"], file.TargetCertFingerprints);
 
             File.WriteAllText(path, """{ "Gateway": { "Port": "eighty" } }""");
             Assert.Contains("Gateway:Port", Assert.Throws<GatewayConfigurationException>(() => GatewayConfigFile.Load(path)).Message, StringComparison.Ordinal);
+            File.WriteAllText(path, """{ "Gateway": { "ClientKeepAliveSeconds": -1 } }""");
+            Assert.Contains("Gateway:ClientKeepAliveSeconds", Assert.Throws<GatewayConfigurationException>(() => GatewayConfigFile.Load(path)).Message, StringComparison.Ordinal);
             File.WriteAllText(path, """{ "Gateway": { "TargetCertFingerprints": [ "0B:2A" ] } }""");
             Assert.Contains("Gateway:TargetCertFingerprints", Assert.Throws<GatewayConfigurationException>(() => GatewayConfigFile.Load(path)).Message, StringComparison.Ordinal);
             File.WriteAllText(path, "{ not json");

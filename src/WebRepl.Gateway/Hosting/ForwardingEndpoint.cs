@@ -26,6 +26,8 @@ internal sealed partial class ForwardingEndpoint(
 {
     private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+    private readonly ProxyTrust _proxies = ProxyTrust.Create(options.TrustedProxies);
+
     /// <summary>True for the paths this endpoint serves.</summary>
     public static bool Matches(string path) =>
         path.StartsWith("/ws:", StringComparison.OrdinalIgnoreCase) ||
@@ -38,7 +40,11 @@ internal sealed partial class ForwardingEndpoint(
         int queryAt = raw.IndexOf('?', StringComparison.Ordinal);
         string path = queryAt < 0 ? raw : raw[..queryAt];
         bool viewer = context.Request.Query.ContainsKey("view");
-        string remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
+        // Wrong passwords are counted by this address: the connection's, unless it comes from a trusted proxy.
+        var clientAddress = _proxies.ClientOf(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+        string remote = Equals(clientAddress, context.Connection.RemoteIpAddress)
+            ? $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}"
+            : $"{clientAddress} via {context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
         string? origin = context.Request.Headers.Origin.Count > 0 ? context.Request.Headers.Origin.ToString() : null;
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         bool isWebSocket = upgrade is { IsUpgradableRequest: true } &&
@@ -76,7 +82,7 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        if (sessions.Logins.IsLockedOut(context.Connection.RemoteIpAddress, origin, SessionRegistry.KeyOf(target), out string reason))
+        if (sessions.Logins.IsLockedOut(clientAddress, origin, SessionRegistry.KeyOf(target), out string reason))
         {
             LogLockedOut(logger, remote, reason);
             await RefuseAsync(context, upgrade!, CloseReason.PolicyViolation, reason).ConfigureAwait(false);
@@ -103,9 +109,11 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, context.Connection.RemoteIpAddress);
-        if (name is not null && options.BoardPasswords.TryGetValue(name, out string? password) &&
-            context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip) &&
+        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, clientAddress);
+        // Forwarded by a proxy the gateway does not trust: the peer is the proxy, not the client, so it proves nothing.
+        bool forwardedUntrusted = context.Request.Headers.ContainsKey("X-Forwarded-For") && Equals(clientAddress, context.Connection.RemoteIpAddress);
+        if (name is not null && options.BoardPasswords.TryGetValue(name, out string? password) && !forwardedUntrusted &&
+            clientAddress is { } ip && System.Net.IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip) &&
             origins.IsNamed(origin))
         {
             // A page on this machine from a named origin (the station): the gateway types the board's password for

@@ -341,7 +341,7 @@ internal sealed partial class BoardSession
         }
     }
 
-    /// <summary>Called by the registry's timer: ends an idle session, releases a stalled transfer.</summary>
+    /// <summary>Called by the registry's timer: ends an idle session, pings idle clients, releases a stalled transfer.</summary>
     public void CheckTimers(long now)
     {
         if (_options.IdleTimeout > TimeSpan.Zero && now - Interlocked.Read(ref _lastActivity) > (long)_options.IdleTimeout.TotalMilliseconds)
@@ -352,13 +352,25 @@ internal sealed partial class BoardSession
 
         GatewayClient[] slow;
         GatewayClient[] late;
+        GatewayClient[] all;
         lock (_gate)
         {
-            slow = [.. _clients.Where(c => c.IsStalled(now))];
-            late = [.. _clients.Where(c => c.State != ClientState.Authenticated && !c.LoginExpired && now - c.SinceTick > (long)_options.LoginTimeout.TotalMilliseconds)];
+            all = [.. _clients];
+            slow = [.. all.Where(c => c.IsStalled(now))];
+            late = [.. all.Where(c => c.State != ClientState.Authenticated && !c.LoginExpired && now - c.SinceTick > (long)_options.LoginTimeout.TotalMilliseconds)];
             foreach (var client in late)
             {
                 client.LoginExpired = true;
+            }
+        }
+
+        if (_options.ClientKeepAlive > TimeSpan.Zero)
+        {
+            // Pings go to clients only: a board ignores them and never answers.
+            long interval = (long)_options.ClientKeepAlive.TotalMilliseconds;
+            foreach (var client in all)
+            {
+                client.KeepAlive(now, interval);
             }
         }
 

@@ -30,6 +30,8 @@ internal sealed class GatewayClient : IAsyncDisposable
     private long _bytesIn;
     private long _bytesOut;
     private long _sendStarted;
+    private long _lastSent = Environment.TickCount64;
+    private int _pinging;
     private int _closing;
 
     public GatewayClient(WebSocketConnection connection, string remote, string? origin, bool viewer, TimeSpan sendTimeout, System.Net.IPAddress? address = null)
@@ -143,6 +145,7 @@ internal sealed class GatewayClient : IAsyncDisposable
         {
             await Connection.SendAsync(payload, type, endOfMessage, _stop.Token).ConfigureAwait(false);
             Interlocked.Add(ref _bytesOut, payload.Length);
+            Interlocked.Exchange(ref _lastSent, Environment.TickCount64);
             return true;
         }
         catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
@@ -160,6 +163,47 @@ internal sealed class GatewayClient : IAsyncDisposable
     {
         long started = Interlocked.Read(ref _sendStarted);
         return started != 0 && now - started > (long)_sendTimeout.TotalMilliseconds;
+    }
+
+    /// <summary>
+    /// Sends a ping when nothing has gone to the client for <paramref name="intervalMs"/> (and no send is under way):
+    /// a proxy in front of the gateway (nginx) closes a WebSocket that stays silent for its read timeout, and a
+    /// logged-in terminal may well be idle that long. Browsers and our client answer with a pong; clients that
+    /// answer nothing (webrepl_cli.py skips the frame) are kept all the same: the ping is only traffic.
+    /// </summary>
+    public void KeepAlive(long now, long intervalMs)
+    {
+        if (now - Interlocked.Read(ref _lastSent) < intervalMs || Interlocked.Read(ref _sendStarted) != 0 ||
+            Volatile.Read(ref _closing) != 0 || Interlocked.Exchange(ref _pinging, 1) != 0)
+        {
+            return;
+        }
+
+        _ = PingAsync();
+    }
+
+    private async Task PingAsync()
+    {
+        try
+        {
+            Interlocked.Exchange(ref _lastSent, Environment.TickCount64);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(_sendTimeout);
+            await Connection.PingAsync(default, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Not taken within the send timeout (or the client is leaving): a frame may be half written, so end it.
+            Abort();
+        }
+        catch (Exception ex) when (ex is WebReplException or ObjectDisposedException)
+        {
+            // The connection is gone; its receive loop ends the client.
+        }
+        finally
+        {
+            Volatile.Write(ref _pinging, 0);
+        }
     }
 
     /// <summary>

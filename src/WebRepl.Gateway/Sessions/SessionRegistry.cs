@@ -207,7 +207,9 @@ internal sealed class SessionRegistry : IAsyncDisposable
         var period = TimeSpan.FromMilliseconds(Math.Clamp(
             Math.Min(
                 _options.IdleTimeout > TimeSpan.Zero ? _options.IdleTimeout.TotalMilliseconds / 4 : 5000,
-                Math.Min(Math.Min(_options.TransferStallTimeout.TotalMilliseconds, _options.ClientSendTimeout.TotalMilliseconds), _options.LoginTimeout.TotalMilliseconds) / 4),
+                Math.Min(
+                    Math.Min(Math.Min(_options.TransferStallTimeout.TotalMilliseconds, _options.ClientSendTimeout.TotalMilliseconds), _options.LoginTimeout.TotalMilliseconds),
+                    _options.ClientKeepAlive > TimeSpan.Zero ? _options.ClientKeepAlive.TotalMilliseconds : double.MaxValue) / 4),
             50,
             5000));
         using var timer = new PeriodicTimer(period);

@@ -298,6 +298,25 @@ public sealed class WebSocketConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a ping (a control frame, which may come between the frames of a message): the peer answers with a
+    /// pong, which <see cref="ReceiveAsync"/> drops. A server keeps an idle connection alive with it through
+    /// proxies that close silent connections (nginx's <c>proxy_read_timeout</c>). Not for boards, which never
+    /// send one; nothing is sent once the connection is closing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The connection is a board's.</exception>
+    /// <exception cref="WebReplConnectionException">The connection broke.</exception>
+    public ValueTask PingAsync(ReadOnlyMemory<byte> payload = default, CancellationToken cancellationToken = default)
+    {
+        if (_role == WebSocketRole.Board)
+        {
+            throw new InvalidOperationException("A board does not send pings.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(payload.Length, 125, nameof(payload));
+        return SendControlAsync(0x9, payload, cancellationToken);
+    }
+
     /// <summary>Sends a close frame (once). A board sends a bare close; a client or a server sends the status and reason.</summary>
     public async ValueTask CloseAsync(int? status = 1000, string? reason = null, CancellationToken cancellationToken = default)
     {
