@@ -54,13 +54,15 @@ public static class GatewayTargetPath
         Check.That(target.Port is >= 1 and <= 65535, $"{who}: port {target.Port}");
         Check.That(target.Path.StartsWith('/'), $"{who}: the path does not start with '/'");
         Check.That(!target.Path.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)), $"{who}: the path holds a control character or a space: {Escape(target.Path)}");
-        Check.That(target.Path.All(char.IsAscii), $"{who}: the path holds a non-ASCII character, which the upstream request line (ASCII) turns into '?': {Escape(target.Path)}");
         Check.That(target.Host.Length > 0 && !target.Host.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '@'), $"{who}: the host holds a control character, a space or a URL delimiter: {Escape(target.Host)}");
         Check.That(WebReplTarget.TryParse(target.ToString(), out var again, out _) && again == target, $"{who}: {Escape(target.ToString())} does not parse back to itself");
 
         byte[] request = WebSocketHandshake.BuildClientRequest(target, HttpHeads.Key, []);
+        Check.That(request.All(b => b < 0x80), $"{who}: the upstream request for {Escape(target.ToString())} is not ASCII (a non-ASCII path character would be lost)");
         var head = Check.Wait(WebSocketHandshake.ReadHeadAsync(new MemoryStream(request), CancellationToken.None));
-        Check.That(head is not null && head.StartLine == $"GET {target.Path} HTTP/1.1" && head.Headers.Count == 5 && head.Leftover.IsEmpty, $"{who}: the upstream request for {Escape(target.ToString())} is not one clean GET");
+        // Non-ASCII path characters go percent-encoded as UTF-8; the rest as they are.
+        string expected = string.Concat(target.Path.EnumerateRunes().Select(r => r.IsAscii ? r.ToString() : Uri.EscapeDataString(r.ToString())));
+        Check.That(head is not null && head.StartLine == $"GET {expected} HTTP/1.1" && head.Headers.Count == 5 && head.Leftover.IsEmpty, $"{who}: the upstream request for {Escape(target.ToString())} is not one clean GET");
     }
 
     private static string Escape(string text) =>

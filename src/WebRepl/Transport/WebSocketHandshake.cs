@@ -31,7 +31,9 @@ internal static class WebSocketHandshake
     public static byte[] BuildClientRequest(WebReplTarget target, string key, IEnumerable<KeyValuePair<string, string>> extraHeaders)
     {
         var request = new StringBuilder();
-        request.Append("GET ").Append(target.Path).Append(" HTTP/1.1\r\n");
+        request.Append("GET ");
+        AppendPath(request, target.Path);
+        request.Append(" HTTP/1.1\r\n");
         string host = target.Port == (target.IsSecure ? 443 : 80) ? target.Authority[..target.Authority.LastIndexOf(':')] : target.Authority;
         request.Append("Host: ").Append(host).Append("\r\n");
         request.Append("Connection: Upgrade\r\nUpgrade: websocket\r\n");
@@ -119,5 +121,28 @@ internal static class WebSocketHandshake
         }
 
         return new HttpHead(lines[0], headers, leftover);
+    }
+
+    /// <summary>
+    /// The request line is ASCII: a non-ASCII character of the path goes as its UTF-8 bytes, percent-encoded
+    /// (a decoded gateway path such as <c>/æx</c> would otherwise reach the board as <c>/?x</c>).
+    /// </summary>
+    private static void AppendPath(StringBuilder request, string path)
+    {
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in path.EnumerateRunes())
+        {
+            if (rune.IsAscii)
+            {
+                request.Append((char)rune.Value);
+                continue;
+            }
+
+            int count = rune.EncodeToUtf8(utf8);
+            foreach (byte b in utf8[..count])
+            {
+                request.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
     }
 }
