@@ -10,6 +10,13 @@ namespace WebRepl.Cli;
 /// <summary><c>webrepl gateway</c>: forwards ws(s)://GATEWAY/ws://BOARD:PORT to boards (the Edrys proxy, done right).</summary>
 internal static class GatewayCommand
 {
+    /// <summary>The virtual board's password (with --virtual-board): set, or generated and printed.</summary>
+    public static Option<string?> PasswordOption() => new("--password", "-p")
+    {
+        Description = "With --virtual-board: the virtual board's WebREPL password (at most 9 characters). Default: one is generated and printed at start.",
+        HelpName = "PASSWORD",
+    };
+
     public static Command Create(CliContext context, Option<string?> password, Func<Func<Task<int>>, Task<int>> guard)
     {
         var port = new Option<int?>("--port") { Description = $"The port (default {GatewayOptions.DefaultPort}; 0: any free port)." };
@@ -71,7 +78,7 @@ internal static class GatewayCommand
             "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
             "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
         {
-            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, noReadAhead, loginFailures, verbose },
+            Options = { password, port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, noReadAhead, loginFailures, verbose },
         };
 
         command.SetAction((parse, ct) => guard(async () =>

@@ -144,10 +144,12 @@ const tailEndsWith = (s) => Buffer.from(tail).toString('latin1').endsWith(s);
 
 function flushOutput() {
   if (!outLen) return;
-  // Back-pressure: host.mjs sets OUT_BLOCKED while its stdout is full.
-  while (Atomics.load(ctl, C.OUT_BLOCKED)) Atomics.wait(ctl, C.OUT_BLOCKED, 1, 1000);
+  // Back-pressure: wait while host.mjs has more than a window of our output still to write (it gives the
+  // bytes back as it writes them), as a board's print waits for its UART or socket.
+  for (let pending; (pending = Atomics.load(ctl, C.OUT_PENDING)) >= C.OUT_WINDOW;) Atomics.wait(ctl, C.OUT_PENDING, pending, 1000);
   const data = outBuf.slice(0, outLen);
   outLen = 0;
+  Atomics.add(ctl, C.OUT_PENDING, data.length);
   parentPort.postMessage({ t: 'out', data }, [data.buffer]);
 }
 setInterval(flushOutput, 50).unref(); // output of code run from JS timers (asyncio)
