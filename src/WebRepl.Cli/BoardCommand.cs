@@ -90,7 +90,7 @@ internal static class BoardCommand
         }
         catch (VirtualBoardException ex)
         {
-            throw new CliException(ex.Message, ExitCodes.LocalError);
+            throw new CliException(ex.Message, StartFailure.ExitCode(ex));
         }
 
         await using (board)
@@ -110,7 +110,7 @@ internal static class BoardCommand
                 Virtual MicroPython board ready: MicroPython {board.Version} (WebAssembly, run by Node.js)
                   WebREPL   {board.Url}
                   password  {passwordLine}
-                  files     {board.Root}
+                  files     {board.Root}   (kept between runs; start clean: --root NEW_DIR, or delete this folder)
                 Connect:    {connect}
                 Ctrl-C stops the board.
                 """);

@@ -171,7 +171,9 @@ internal static class GatewayCommand
             if (startVirtualBoard)
             {
                 board = await VirtualBoard.StartAsync(
-                    new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = password, LoggerFactory = options.LoggerFactory },
+                    // Its own session lines (logged in from the gateway's side of the connection, not the client's port) would double
+                    // the gateway's: only its warnings (an interpreter restarted) are shown.
+                    new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = password, LoggerFactory = new WarningsOnly(options.LoggerFactory) },
                     cancellationToken);
                 options = options with { Boards = new Dictionary<string, string>(options.Boards) { ["virtual"] = board.Url } };
             }
@@ -187,7 +189,7 @@ internal static class GatewayCommand
             }
             catch (GatewayStartException ex)
             {
-                throw new CliException(ex.Message, ExitCodes.LocalError);
+                throw new CliException(ex.Message, StartFailure.ExitCode(ex));
             }
 
             await using (gateway)
@@ -206,7 +208,7 @@ internal static class GatewayCommand
         }
         catch (VirtualBoardException ex)
         {
-            throw new CliException(ex.Message, ExitCodes.LocalError);
+            throw new CliException(ex.Message, StartFailure.ExitCode(ex));
         }
         finally
         {
@@ -245,7 +247,7 @@ internal static class GatewayCommand
         if (board is not null)
         {
             // A password the user gave is theirs to know: only a generated one is printed.
-            lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {(board.PasswordGenerated ? board.Password + " (generated; choose one with -p)" : "the one given with -p")}, files in {board.Root}");
+            lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {(board.PasswordGenerated ? board.Password + " (generated; choose one with -p)" : "the one given with -p")}, files in {board.Root} (kept between runs; delete the folder to start clean)");
             lines.Add($"Connect:    webrepl -t {ws}/boards/virtual{(board.PasswordGenerated ? " -p " + board.Password : string.Empty)} repl");
         }
         else
@@ -259,17 +261,32 @@ internal static class GatewayCommand
         return string.Join(Environment.NewLine, lines);
     }
 
+    /// <summary>Only warnings and errors of every category.</summary>
+    private sealed class WarningsOnly(ILoggerFactory inner) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => new GatewayLoggerFactory.AtLeast(inner.CreateLogger(categoryName), LogLevel.Warning);
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        public void Dispose()
+        {
+            // The gateway's factory: disposed by its owner.
+        }
+    }
+
     /// <summary>The gateway's own log lines at the chosen level; ASP.NET Core's only from warnings up (its per-request lines are noise here).</summary>
     private sealed class GatewayLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     {
         public ILogger CreateLogger(string categoryName) =>
-            categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new AtLeast(inner.CreateLogger(categoryName), LogLevel.Warning) : inner.CreateLogger(categoryName);
+            categoryName.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal)
+                ? new AtLeast(inner.CreateLogger(categoryName), LogLevel.None) // "Hosting failed to start": the command says why, in one line
+                : categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new AtLeast(inner.CreateLogger(categoryName), LogLevel.Warning) : inner.CreateLogger(categoryName);
 
         public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 
         public void Dispose() => inner.Dispose();
 
-        private sealed class AtLeast(ILogger inner, LogLevel minimum) : ILogger
+        internal sealed class AtLeast(ILogger inner, LogLevel minimum) : ILogger
         {
             public IDisposable? BeginScope<TState>(TState state)
                 where TState : notnull => inner.BeginScope(state);

@@ -294,6 +294,21 @@ _board_setup()
 del _board_setup
 `;
 
+// os.uname(): real boards have it (the README's first example); this port's os module does not. The fields are
+// a board's: (sysname, nodename, release, version, machine).
+const UNAME_PY = `
+def _board_uname():
+    import os, sys
+    from collections import namedtuple
+    v = sys.implementation.version
+    r = namedtuple('uname_result', ('sysname', 'nodename', 'release', 'version', 'machine'))(
+        sys.platform, sys.platform, '%d.%d.%d' % (v[0], v[1], v[2]),
+        sys.version.split('MicroPython ')[-1], 'Virtual board (%s)' % sys.implementation._machine)
+    os.uname = lambda: r
+_board_uname()
+del _board_uname
+`;
+
 // machine.reset(): a board restarts, dropping its WebREPL connection. Here the host discards this
 // interpreter and starts a new one (files stay); this thread waits until it is terminated.
 function machineReset() {
@@ -428,6 +443,7 @@ async function startInterpreter(rawMode) {
   next.registerJsModule('_board', { readline });
   next.registerJsModule('machine', { reset: machineReset });
   next.runPython(INPUT_PY);
+  next.runPython(UNAME_PY);
   if (!intrSearched) { intrSearched = true; intr = findInterruptWords(next); globalThis.gc?.(); }
   parentPort.postMessage({ t: 'memory', memory: wasm.memory, intr });
   mp = next;
