@@ -83,7 +83,10 @@ internal sealed partial class MicroPythonConsole : IWebReplConsole, IAsyncDispos
         }
         else if (!await host.PingAsync(_options.WatchdogTimeout, cancellationToken).ConfigureAwait(false))
         {
-            await RestartAsync(host, $"stopped responding for {_options.WatchdogTimeout.TotalSeconds:0} s", cancellationToken).ConfigureAwait(false);
+            // A host killed just now fails its ping before its read loop has seen the end of its output (often so
+            // under CPU load): that is a crash, not a hang.
+            string reason = host.HasExited ? "crashed" : $"stopped responding for {_options.WatchdogTimeout.TotalSeconds:0} s";
+            await RestartAsync(host, reason, cancellationToken).ConfigureAwait(false);
         }
     }
 

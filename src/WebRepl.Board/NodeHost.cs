@@ -66,6 +66,22 @@ internal sealed partial class NodeHost : IAsyncDisposable
     /// <summary>Completes when the process has ended (its output read to the end).</summary>
     public Task Completion => _readLoop;
 
+    /// <summary>True once the process has ended (or was disposed).</summary>
+    public bool HasExited
+    {
+        get
+        {
+            try
+            {
+                return _process.HasExited;
+            }
+            catch (InvalidOperationException)
+            {
+                return true;
+            }
+        }
+    }
+
     /// <summary>The process's id (kept after the process has ended).</summary>
     public int ProcessId { get; }
 

@@ -8,6 +8,13 @@ namespace WebRepl.Cli;
 /// <summary><c>webrepl board</c>: a virtual MicroPython board on this machine.</summary>
 internal static class BoardCommand
 {
+    /// <summary>The board's own password option: set, or generated and printed (never asked for).</summary>
+    public static Option<string?> PasswordOption() => new("--password", "-p")
+    {
+        Description = "The board's WebREPL password (at most 9 characters). Default: one is generated and printed at start.",
+        HelpName = "PASSWORD",
+    };
+
     public static Command Create(CliContext context, Option<string?> password, Func<Func<Task<int>>, Task<int>> guard)
     {
         var port = new Option<int>("--port")
@@ -42,7 +49,7 @@ internal static class BoardCommand
             "Run a virtual MicroPython board: the real interpreter (WebAssembly, run by Node.js) behind WebREPL. " +
             "-p sets its password (one is generated otherwise). Ctrl-C or SIGTERM stops it cleanly.")
         {
-            Options = { port, bind, root, node, memory },
+            Options = { password, port, bind, root, node, memory },
         };
         command.SetAction((parse, ct) => guard(async () =>
         {
@@ -83,7 +90,7 @@ internal static class BoardCommand
         }
         catch (VirtualBoardException ex)
         {
-            throw new CliException(ex.Message, ExitCodes.LocalError);
+            throw new CliException(ex.Message, StartFailure.ExitCode(ex));
         }
 
         await using (board)
@@ -104,7 +111,7 @@ internal static class BoardCommand
                 Virtual MicroPython board ready: MicroPython {board.Version} (WebAssembly, run by Node.js)
                   WebREPL   {board.Url}
                   password  {passwordLine}
-                  files     {board.Root}
+                  files     {board.Root}   (kept between runs; start clean: --root NEW_DIR, or delete this folder)
                 Connect:    {connect}
                 Ctrl-C stops the board.
                 """);

@@ -10,6 +10,13 @@ namespace WebRepl.Cli;
 /// <summary><c>webrepl gateway</c>: forwards ws(s)://GATEWAY/ws://BOARD:PORT to boards (the Edrys proxy, done right).</summary>
 internal static class GatewayCommand
 {
+    /// <summary>The virtual board's password (with --virtual-board): set, or generated and printed.</summary>
+    public static Option<string?> PasswordOption() => new("--password", "-p")
+    {
+        Description = "With --virtual-board: the virtual board's WebREPL password (at most 9 characters). Default: one is generated and printed at start.",
+        HelpName = "PASSWORD",
+    };
+
     public static Command Create(CliContext context, Option<string?> password, Func<Func<Task<int>>, Task<int>> guard)
     {
         var port = new Option<int?>("--port") { Description = $"The port (default {GatewayOptions.DefaultPort}; 0: any free port)." };
@@ -91,7 +98,7 @@ internal static class GatewayCommand
             "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
             "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
         {
-            Options = { port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, keepAlive, noReadAhead, loginFailures, loginTimeout, maxPendingLogins, trustProxy, verbose },
+            Options = { password, port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, keepAlive, noReadAhead, loginFailures, loginTimeout, maxPendingLogins, trustProxy, verbose },
         };
 
         command.SetAction((parse, ct) => guard(async () =>
@@ -191,7 +198,9 @@ internal static class GatewayCommand
             if (startVirtualBoard)
             {
                 board = await VirtualBoard.StartAsync(
-                    new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = password, LoggerFactory = options.LoggerFactory },
+                    // Its own session lines (logged in from the gateway's side of the connection, not the client's port) would double
+                    // the gateway's: only its warnings (an interpreter restarted) are shown.
+                    new VirtualBoardOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Password = password, LoggerFactory = new WarningsOnly(options.LoggerFactory) },
                     cancellationToken);
                 options = options with { Boards = new Dictionary<string, string>(options.Boards) { ["virtual"] = board.Url } };
             }
@@ -207,7 +216,7 @@ internal static class GatewayCommand
             }
             catch (GatewayStartException ex)
             {
-                throw new CliException(ex.Message, ExitCodes.LocalError);
+                throw new CliException(ex.Message, StartFailure.ExitCode(ex));
             }
 
             await using (gateway)
@@ -226,7 +235,7 @@ internal static class GatewayCommand
         }
         catch (VirtualBoardException ex)
         {
-            throw new CliException(ex.Message, ExitCodes.LocalError);
+            throw new CliException(ex.Message, StartFailure.ExitCode(ex));
         }
         finally
         {
@@ -265,7 +274,7 @@ internal static class GatewayCommand
         if (board is not null)
         {
             // A password the user gave is theirs to know: only a generated one is printed.
-            lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {(board.PasswordGenerated ? board.Password + " (generated; choose one with -p)" : "the one given with -p")}, files in {board.Root}");
+            lines.Add($"  {"virtual",-10}MicroPython {board.Version}, password {(board.PasswordGenerated ? board.Password + " (generated; choose one with -p)" : "the one given with -p")}, files in {board.Root} (kept between runs; delete the folder to start clean)");
             // Through the environment, not -p: a command line is visible to every user of the computer (ps).
             lines.Add($"Connect:    {(board.PasswordGenerated ? "WEBREPL_PASSWORD=" + board.Password + " " : string.Empty)}webrepl -t {ws}/boards/virtual repl");
         }
@@ -280,17 +289,32 @@ internal static class GatewayCommand
         return string.Join(Environment.NewLine, lines);
     }
 
+    /// <summary>Only warnings and errors of every category.</summary>
+    private sealed class WarningsOnly(ILoggerFactory inner) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => new GatewayLoggerFactory.AtLeast(inner.CreateLogger(categoryName), LogLevel.Warning);
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        public void Dispose()
+        {
+            // The gateway's factory: disposed by its owner.
+        }
+    }
+
     /// <summary>The gateway's own log lines at the chosen level; ASP.NET Core's only from warnings up (its per-request lines are noise here).</summary>
     private sealed class GatewayLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     {
         public ILogger CreateLogger(string categoryName) =>
-            categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new AtLeast(inner.CreateLogger(categoryName), LogLevel.Warning) : inner.CreateLogger(categoryName);
+            categoryName.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal)
+                ? new AtLeast(inner.CreateLogger(categoryName), LogLevel.None) // "Hosting failed to start": the command says why, in one line
+                : categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new AtLeast(inner.CreateLogger(categoryName), LogLevel.Warning) : inner.CreateLogger(categoryName);
 
         public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 
         public void Dispose() => inner.Dispose();
 
-        private sealed class AtLeast(ILogger inner, LogLevel minimum) : ILogger
+        internal sealed class AtLeast(ILogger inner, LogLevel minimum) : ILogger
         {
             public IDisposable? BeginScope<TState>(TState state)
                 where TState : notnull => inner.BeginScope(state);

@@ -50,6 +50,10 @@ internal static class Paths
         return remote.EndsWith('/') ? remote + name : isFolder ? remote + "/" + name : remote;
     }
 
+    /// <summary>True when a local destination is meant as a folder: it is one, it ends in a separator, or several files go there.</summary>
+    public static bool IsLocalFolder(string local, int sources) =>
+        sources > 1 || Directory.Exists(local) || local.EndsWith(Path.DirectorySeparatorChar) || local.EndsWith('/');
+
     /// <summary>
     /// A local destination for a board file: an existing folder (or one ending in a separator) keeps the board name,
     /// which must then be a plain name (no <c>..</c>: see <see cref="Repl.LocalPaths"/>).

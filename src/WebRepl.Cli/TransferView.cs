@@ -5,9 +5,18 @@ using Spectre.Console;
 namespace WebRepl.Cli;
 
 /// <summary>One file to send or fetch.</summary>
-/// <param name="Label">What the user sees: <c>main.py -> :main.py</c>.</param>
-/// <param name="Size">The size when known (puts), else null (a GET learns it at the end).</param>
-internal sealed record TransferItem(string Label, long? Size);
+/// <param name="label">What the user sees: <c>main.py -> :main.py</c>.</param>
+/// <param name="size">The size when known (puts), else null (a GET learns it at the end).</param>
+/// <remarks>A class, not a record: items are told apart by identity (two may have the same label and size).</remarks>
+internal sealed class TransferItem(string label, long? size)
+{
+    public string Label { get; } = label;
+
+    public long? Size { get; } = size;
+
+    /// <summary>Said after the label once the transfer is done: " (verified)".</summary>
+    public string DoneSuffix { get; set; } = string.Empty;
+}
 
 /// <summary>
 /// Shows transfers: a live progress display (bytes, rate, time left) on stderr when it is a terminal, plain
@@ -35,7 +44,7 @@ internal static class TransferView
             {
                 var watch = Stopwatch.StartNew();
                 long bytes = await transfer(item, NoProgress, cancellationToken).ConfigureAwait(false);
-                await context.Error.WriteLineAsync(Describe(item.Label, bytes, watch.Elapsed)).ConfigureAwait(false);
+                await context.Error.WriteLineAsync(Describe(item.Label + item.DoneSuffix, bytes, watch.Elapsed)).ConfigureAwait(false);
             }
 
             return;
@@ -71,6 +80,7 @@ internal static class TransferView
                     task.IsIndeterminate = false;
                     task.MaxValue = Math.Max(1, bytes);
                     task.Value = task.MaxValue;
+                    task.Description = Markup.Escape(item.Label + item.DoneSuffix);
                     task.StopTask();
                 }
             }).ConfigureAwait(false);

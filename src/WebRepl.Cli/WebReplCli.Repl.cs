@@ -14,7 +14,7 @@ internal sealed partial class WebReplCli
         Description = "Skip the check that sent files arrived intact (SHA-256 on the board against the local one).",
     };
 
-    private void AddReplCommands(RootCommand root)
+    private void AddReplCommands(Command root)
     {
         var code = new Argument<string>("code") { Description = "Python code." };
         var exec = new Command("exec", "Run Python code on the board: its output on stdout, a traceback on stderr (exit code 7).") { Arguments = { code } };
@@ -263,14 +263,19 @@ internal sealed partial class WebReplCli
 
     private async Task<int> DownloadAsync(ParseResult parse, string[] sources, string destination, bool recursive, CancellationToken cancellationToken)
     {
-        bool into = sources.Length > 1 || Directory.Exists(destination) || destination.EndsWith('/') || destination.EndsWith(Path.DirectorySeparatorChar);
-        if (sources.Length > 1 && !Directory.Exists(destination))
+        bool into = Paths.IsLocalFolder(destination, sources.Length);
+        if (into && File.Exists(destination))
         {
-            throw CliException.Usage($"'{destination}' is not a folder: to copy several things, name an existing folder last.");
+            throw CliException.Usage($"'{destination}' is a file: to copy several things, name a folder last.");
         }
 
         return await WithClientAsync(parse, async client =>
         {
+            if (into)
+            {
+                Directory.CreateDirectory(destination); // as cp -r, and get: a folder named last is made if missing
+            }
+
             foreach (string source in sources)
             {
                 var entry = await client.Files.StatAsync(source, cancellationToken) ?? throw new BoardFileException($"No such file or folder on the board: ':{source}'.", source, 2);

@@ -23,7 +23,6 @@ internal sealed partial class WebReplCli
     {
         Description = $"The board: HOST[:PORT] (port 8266 by default) or a ws:// or wss:// URL, a gateway URL included. Default: ${TargetVariable}.",
         HelpName = "HOST[:PORT]|URL",
-        Recursive = true,
     };
 
     private readonly Option<string?> _password = new("--password", "-p")
@@ -31,7 +30,6 @@ internal sealed partial class WebReplCli
         Description = $"The WebREPL password (a real board's has at most 9 characters). Default: ${PasswordVariable}, else asked for without echo. " +
             "Prefer those: a password given with -p is visible to every user of this computer (ps) and stays in the shell's history.",
         HelpName = "PASSWORD",
-        Recursive = true,
     };
 
     private readonly Option<string[]> _certFingerprint = new("--cert-fingerprint")
@@ -39,13 +37,11 @@ internal sealed partial class WebReplCli
         Description = "For a wss:// target: also trust the certificate with this SHA-256 fingerprint (repeatable; 64 hex digits, with or without colons, " +
             $"as 'webrepl gateway --self-signed' prints it). Default: ${CertFingerprintVariable} (comma-separated).",
         HelpName = "SHA256",
-        Recursive = true,
     };
 
     private readonly Option<bool> _quiet = new("--quiet", "-q")
     {
         Description = "No progress output.",
-        Recursive = true,
     };
 
     private readonly Option<double> _timeout = new("--timeout")
@@ -53,7 +49,6 @@ internal sealed partial class WebReplCli
         Description = "Seconds to wait for the connection and for each reply from the board.",
         HelpName = "SECONDS",
         DefaultValueFactory = _ => 10,
-        Recursive = true,
     };
 
     private WebReplCli(CliContext context) => _context = context;
@@ -67,16 +62,21 @@ internal sealed partial class WebReplCli
 
     private async Task<int> InvokeAsync(string[] args, bool handleSignals, CancellationToken cancellationToken)
     {
-        RootCommand root = BuildRoot();
+        Command root = BuildRoot();
         ParseResult parse = root.Parse(args);
+        if (CommandUsage.UnknownCommand(parse) is { } unknown)
+        {
+            await _context.Error.WriteLineAsync($"webrepl: {unknown}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
+            foreach (string line in CommandUsage.DescribeErrors(parse))
             {
-                await _context.Error.WriteLineAsync($"webrepl: {error.Message}").ConfigureAwait(false);
+                await _context.Error.WriteLineAsync(line).ConfigureAwait(false);
             }
 
-            await _context.Error.WriteLineAsync("Run 'webrepl --help' for usage.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 
@@ -95,14 +95,19 @@ internal sealed partial class WebReplCli
         return await parse.InvokeAsync(configuration, signals?.Token ?? cancellationToken).ConfigureAwait(false);
     }
 
-    private RootCommand BuildRoot()
+    private Command BuildRoot()
     {
         var legacy = new Argument<string[]>("args")
         {
             Description = "webrepl_cli.py's forms: HOST[:PORT] (REPL), LOCAL HOST[:PORT]:REMOTE (put), HOST[:PORT]:REMOTE LOCAL (get).",
             Arity = new ArgumentArity(0, 2),
+            // Its forms are in the description; shown as an argument, every subcommand's help listed it too.
+            Hidden = true,
         };
-        var root = new RootCommand(
+
+        // A plain command named as the tool is installed: a RootCommand takes its name from the executable (WebRepl.Cli).
+        var root = new Command(
+            CommandUsage.Program,
             "MicroPython WebREPL from the command line: a terminal, file transfer, and more.\n\n" +
             "  webrepl [-p PASSWORD] HOST[:PORT]                   interactive REPL (Ctrl-] exits)\n" +
             "  webrepl [-p PASSWORD] LOCAL HOST[:PORT]:REMOTE      send a file (REMOTE ending in / keeps the name)\n" +
@@ -111,8 +116,9 @@ internal sealed partial class WebReplCli
             ExitCodes.HelpText)
         {
             Arguments = { legacy },
-            Options = { _target, _password, _certFingerprint, _quiet, _timeout },
+            Options = { new System.CommandLine.Help.HelpOption(), new VersionOption() },
         };
+        AddClientOptions(root, transfers: true);
         root.SetAction((parse, ct) => GuardAsync(() => RunLegacyAsync(parse, parse.GetValue(legacy) ?? [], ct)));
 
         var repl = new Command("repl", "Interactive REPL on the board. Ctrl-] exits; Ctrl-C, Ctrl-D and the other keys go to the board.");
@@ -130,7 +136,7 @@ internal sealed partial class WebReplCli
 
         var getArgs = new Argument<string[]>("paths")
         {
-            Description = ":REMOTE... LOCAL: board files to fetch, then the local file or folder.",
+            Description = ":REMOTE... LOCAL: board files to fetch, then the local file or folder (a folder when it ends in / or several files are fetched; created if missing).",
             Arity = new ArgumentArity(2, 1000),
         };
         var get = new Command("get", "Fetch files from the board (written atomically: no partial files).") { Arguments = { getArgs } };
@@ -142,9 +148,29 @@ internal sealed partial class WebReplCli
         root.Subcommands.Add(version);
 
         AddReplCommands(root);
-        root.Subcommands.Add(BoardCommand.Create(_context, _password, GuardAsync));
-        root.Subcommands.Add(GatewayCommand.Create(_context, _password, GuardAsync));
+
+        // Every command so far talks to a board: each takes the client options (board and gateway do not).
+        foreach (var command in root.Subcommands)
+        {
+            AddClientOptions(command, transfers: command.Name is "put" or "get" or "cp" or "sync");
+        }
+
+        root.Subcommands.Add(BoardCommand.Create(_context, BoardCommand.PasswordOption(), GuardAsync));
+        root.Subcommands.Add(GatewayCommand.Create(_context, GatewayCommand.PasswordOption(), GuardAsync));
         return root;
+    }
+
+    /// <summary>The options of a command that connects to a board; the same instances everywhere, so that they may come before the command's name too.</summary>
+    private void AddClientOptions(Command command, bool transfers)
+    {
+        command.Options.Add(_target);
+        command.Options.Add(_password);
+        command.Options.Add(_certFingerprint);
+        command.Options.Add(_timeout);
+        if (transfers)
+        {
+            command.Options.Add(_quiet);
+        }
     }
 
     private async Task<int> RunLegacyAsync(ParseResult parse, string[] args, CancellationToken cancellationToken)
@@ -230,7 +256,7 @@ internal sealed partial class WebReplCli
 
             string destination = Paths.RemoteDestination(remote, source, isFolder: sources.Length > 1);
             ValidateRemoteName(destination);
-            items.Add((new TransferItem($"{source} -> :{destination}", new FileInfo(source).Length), source, destination));
+            items.Add((new TransferItem($"{source} -> :{destination}", new FileInfo(source).Length) { DoneSuffix = verify ? " (verified)" : string.Empty }, source, destination));
         }
 
         await using var client = await ConnectAsync(parse, target, cancellationToken).ConfigureAwait(false);
@@ -240,7 +266,11 @@ internal sealed partial class WebReplCli
             var (_, local, destination) = byItem[item];
             if (verify)
             {
-                await client.Files.UploadAsync(local, destination, verify: true, progress, ct).ConfigureAwait(false);
+                int sends = await client.Files.UploadAsync(local, destination, verify: true, progress, ct).ConfigureAwait(false);
+                if (sends > 1)
+                {
+                    item.DoneSuffix = " (verified; sent twice: the first copy failed its check)";
+                }
             }
             else
             {
@@ -254,17 +284,19 @@ internal sealed partial class WebReplCli
 
     private async Task<int> GetAsync(ParseResult parse, string? target, IReadOnlyList<string> sources, string local, CancellationToken cancellationToken)
     {
-        if (sources.Count > 1 && !Directory.Exists(local))
+        // As cp -r: a destination that is clearly a folder (ending in /, or for several files) is made if missing.
+        bool intoFolder = Paths.IsLocalFolder(local, sources.Count);
+        if (intoFolder && File.Exists(local))
         {
-            throw CliException.Usage($"'{local}' is not a folder: to fetch several files, name an existing folder last.");
+            throw CliException.Usage($"'{local}' is a file: to fetch several files, name a folder last.");
         }
 
         var items = new List<(TransferItem Item, string Remote, string Local)>();
         foreach (string source in sources)
         {
             ValidateRemoteName(source);
-            string destination = Paths.LocalDestination(local, source, forceFolder: sources.Count > 1);
-            string? folder = Path.GetDirectoryName(Path.GetFullPath(destination));
+            string destination = Paths.LocalDestination(local, source, forceFolder: intoFolder);
+            string? folder = intoFolder ? null : Path.GetDirectoryName(Path.GetFullPath(destination));
             if (folder is not null && !Directory.Exists(folder))
             {
                 throw new CliException($"The local folder '{folder}' does not exist.", ExitCodes.LocalError);
@@ -274,6 +306,12 @@ internal sealed partial class WebReplCli
         }
 
         await using var client = await ConnectAsync(parse, target, cancellationToken).ConfigureAwait(false);
+        if (intoFolder)
+        {
+            // Once the board is reached: a failed connection leaves no empty folder behind.
+            Directory.CreateDirectory(local);
+        }
+
         var byItem = items.ToDictionary(i => i.Item);
         await TransferView.RunAsync(_context, parse.GetValue(_quiet), [.. items.Select(i => i.Item)], (item, progress, ct) =>
         {

@@ -434,6 +434,39 @@ public sealed class FileCommandTests(BoardFixture fixture) : IClassFixture<Board
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(content, File.ReadAllBytes(fixture.HostPath($"{f}/groß.bin")));
         Assert.Empty(File.ReadAllBytes(fixture.HostPath($"{f}/leer")));
+        // As cp says it: the user sees that the check was made.
+        Assert.Contains($"{big} -> :{f}/groß.bin (verified)", run.Error, StringComparison.Ordinal);
+        Assert.Contains($"{empty} -> :{f}/leer (verified)", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PutNoVerify_DoesNotSayVerified()
+    {
+        _timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        string f = fixture.NewFolder();
+        string file = _local.File("plain.txt", "x"u8.ToArray());
+
+        var run = await RunAsync("put", "--no-verify", file, $":{f}/");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains($"{file} -> :{f}/plain.txt", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("verified", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CpFromBoard_SeveralFilesIntoAMissingFolder_CreatesIt()
+    {
+        _timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        string f = fixture.NewFolder();
+        File.WriteAllText(fixture.HostPath($"{f}/a.txt"), "A");
+        File.WriteAllText(fixture.HostPath($"{f}/b.txt"), "B");
+        string destination = Path.Combine(_local.Path, "new", "deeper");
+
+        var run = await RunAsync("cp", $":{f}/a.txt", $":{f}/b.txt", destination);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("A", File.ReadAllText(Path.Combine(destination, "a.txt")));
+        Assert.Equal("B", File.ReadAllText(Path.Combine(destination, "b.txt")));
     }
 
     [Fact]

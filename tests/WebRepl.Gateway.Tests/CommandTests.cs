@@ -61,4 +61,48 @@ public sealed class CommandTests
         Assert.Equal(data, back.ToArray());
         Assert.Equal(new Protocol.WebReplVersion(1, 24, 1), await client.GetVersionAsync(cts.Token));
     }
+
+    [Fact]
+    public async Task WebreplGateway_VirtualBoard_OneLogLinePerLogin_NoneWithTheGatewaysOwnPort()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Signals are sent with kill(2) on Linux.");
+        using var cts = TestTimeout.Start(120);
+        await using var process = await GatewayProcess.StartAsync(["--port", "0", "--virtual-board", "-p", "pyth0n"], cts.Token);
+
+        await using (var client = await WebReplClient.ConnectAndLoginAsync($"{process.Url}/boards/virtual", "pyth0n", cancellationToken: cts.Token))
+        {
+            await client.GetVersionAsync(cts.Token);
+        }
+
+        Assert.Equal(0, process.Signal(15));
+        await process.Process.WaitForExitAsync(cts.Token);
+
+        // The gateway's own line names the client; the virtual board's ("Client 127.0.0.1:PORT logged in") named the
+        // gateway's side of the board connection, a port no client had.
+        string log = process.Stderr;
+        Assert.Single(log.Split('\n'), line => line.Contains("Logged in to", StringComparison.Ordinal));
+        Assert.DoesNotContain(" logged in", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WebreplGateway_PortInUse_OneLine_ExitCode8()
+    {
+        using var cts = TestTimeout.Start(60);
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [GatewayProcess.FindCli(), "gateway", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        string stderr = await process.StandardError.ReadToEndAsync(cts.Token);
+        await process.WaitForExitAsync(cts.Token);
+
+        Assert.Equal(8, process.ExitCode);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal($"webrepl: Port {port} on 127.0.0.1 is in use (another gateway or the Python proxy?). Choose another with --port, or 0 for any free port.", Assert.Single(lines, l => l.StartsWith("webrepl:", StringComparison.Ordinal)));
+        Assert.DoesNotContain("Hosting failed to start", stderr, StringComparison.Ordinal);
+    }
 }

@@ -104,32 +104,45 @@ const opts = parseArgs(process.argv.slice(2));
 // Output frames
 
 const out = process.stdout;
-let outQueue = [];
+let outQueue = [];     // [type, payload] frames to write
+let outCredits = [];   // [ctl, bytes]: output that workers posted, given back once written
 let outScheduled = false;
 
 function send(type, payload = Buffer.alloc(0)) {
-  const head = Buffer.alloc(5);
-  head[0] = type;
-  head.writeUInt32LE(payload.length, 1);
-  outQueue.push(head, payload);
+  outQueue.push([type, payload]);
   // Coalesce the many small frames of a chatty program into one write.
   if (!outScheduled) { outScheduled = true; setImmediate(flushFrames); }
 }
 
 function flushFrames() {
   outScheduled = false;
-  const data = Buffer.concat(outQueue);
-  outQueue = [];
-  if (!out.write(data) && worker) {
-    // The parent is not reading fast enough: make the interpreter wait.
-    Atomics.store(worker.ctl, C.OUT_BLOCKED, 1);
+  const parts = [];
+  // Consecutive OUTPUT frames go as one: a program printing line by line otherwise cost the parent a read and a
+  // WebSocket message per line, and output fell seconds behind the program under load.
+  for (let i = 0; i < outQueue.length;) {
+    const [type] = outQueue[i];
+    let j = i + 1;
+    if (type === T.OUTPUT) while (j < outQueue.length && outQueue[j][0] === T.OUTPUT) j++;
+    const payload = j - i === 1 ? outQueue[i][1] : Buffer.concat(outQueue.slice(i, j).map((f) => f[1]));
+    const head = Buffer.alloc(5);
+    head[0] = type;
+    head.writeUInt32LE(payload.length, 1);
+    parts.push(head, payload);
+    i = j;
   }
+  const credits = outCredits;
+  outQueue = [];
+  outCredits = [];
+  // The worker waits while too much of its output is unwritten (OUT_PENDING, OUT_WINDOW), as a board's program
+  // waits for its UART or socket: without it, output queued here without bound while stdout (a pipe: written
+  // synchronously) was full, and a Ctrl-C seemed lost behind seconds of output printed before it.
+  out.write(Buffer.concat(parts), () => {
+    for (const [ctl, bytes] of credits) {
+      Atomics.sub(ctl, C.OUT_PENDING, bytes);
+      Atomics.notify(ctl, C.OUT_PENDING);
+    }
+  });
 }
-out.on('drain', () => {
-  if (!worker) return;
-  Atomics.store(worker.ctl, C.OUT_BLOCKED, 0);
-  Atomics.notify(worker.ctl, C.OUT_BLOCKED);
-});
 out.on('error', () => process.exit(0)); // parent gone
 
 const log = (text) => send(T.LOG, Buffer.from(String(text), 'utf8'));
@@ -163,7 +176,10 @@ function startWorker() {
   thread.on('message', (m) => {
     if (worker !== w) return;
     switch (m.t) {
-      case 'out': send(T.OUTPUT, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)); break;
+      case 'out':
+        send(T.OUTPUT, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+        outCredits.push([w.ctl, m.data.byteLength]);
+        break;
       case 'log': log(m.text); break;
       case 'memory': // a new interpreter instance (power-on or soft reset)
         if (w.mem32) collectSoon(); // drop the previous instance's memory

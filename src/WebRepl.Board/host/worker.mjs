@@ -144,10 +144,12 @@ const tailEndsWith = (s) => Buffer.from(tail).toString('latin1').endsWith(s);
 
 function flushOutput() {
   if (!outLen) return;
-  // Back-pressure: host.mjs sets OUT_BLOCKED while its stdout is full.
-  while (Atomics.load(ctl, C.OUT_BLOCKED)) Atomics.wait(ctl, C.OUT_BLOCKED, 1, 1000);
+  // Back-pressure: wait while host.mjs has more than a window of our output still to write (it gives the
+  // bytes back as it writes them), as a board's print waits for its UART or socket.
+  for (let pending; (pending = Atomics.load(ctl, C.OUT_PENDING)) >= C.OUT_WINDOW;) Atomics.wait(ctl, C.OUT_PENDING, pending, 1000);
   const data = outBuf.slice(0, outLen);
   outLen = 0;
+  Atomics.add(ctl, C.OUT_PENDING, data.length);
   parentPort.postMessage({ t: 'out', data }, [data.buffer]);
 }
 setInterval(flushOutput, 50).unref(); // output of code run from JS timers (asyncio)
@@ -292,6 +294,21 @@ _board_setup()
 del _board_setup
 `;
 
+// os.uname(): real boards have it (the README's first example); this port's os module does not. The fields are
+// a board's: (sysname, nodename, release, version, machine).
+const UNAME_PY = `
+def _board_uname():
+    import os, sys
+    from collections import namedtuple
+    v = sys.implementation.version
+    r = namedtuple('uname_result', ('sysname', 'nodename', 'release', 'version', 'machine'))(
+        sys.platform, sys.platform, '%d.%d.%d' % (v[0], v[1], v[2]),
+        sys.version.split('MicroPython ')[-1], 'Virtual board (%s)' % sys.implementation._machine)
+    os.uname = lambda: r
+_board_uname()
+del _board_uname
+`;
+
 // machine.reset(): a board restarts, dropping its WebREPL connection. Here the host discards this
 // interpreter and starts a new one (files stay); this thread waits until it is terminated.
 function machineReset() {
@@ -426,6 +443,7 @@ async function startInterpreter(rawMode) {
   next.registerJsModule('_board', { readline });
   next.registerJsModule('machine', { reset: machineReset });
   next.runPython(INPUT_PY);
+  next.runPython(UNAME_PY);
   if (!intrSearched) { intrSearched = true; intr = findInterruptWords(next); globalThis.gc?.(); }
   parentPort.postMessage({ t: 'memory', memory: wasm.memory, intr });
   mp = next;

@@ -123,7 +123,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>The command's build output beside this test's (the project reference builds it).</summary>
-    private static string FindCli()
+    internal static string FindCli()
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory); // tests/WebRepl.Gateway.Tests/bin/CONFIG/net10.0/
         string configuration = here.Parent!.Name;

@@ -19,6 +19,12 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        if (!File.Exists(ChromiumPath))
+        {
+            // (dotnet test stops before this, in the project's CheckChromium target; other runners get the same line)
+            throw new InvalidOperationException($"Chromium is missing ({ChromiumPath}): install it (apt-get install chromium) or set CHROMIUM_PATH.");
+        }
+
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
