@@ -143,6 +143,7 @@ internal sealed partial class WebReplCli
         AddReplCommands(root);
         root.Subcommands.Add(BoardCommand.Create(_context, _password, GuardAsync));
         root.Subcommands.Add(GatewayCommand.Create(_context, _password, GuardAsync));
+        root.Subcommands.Add(Mcp.McpCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), p => p.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable), GuardAsync));
         return root;
     }
 
