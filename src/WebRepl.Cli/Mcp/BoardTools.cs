@@ -288,23 +288,23 @@ internal sealed class BoardTools(BoardSession session, Func<string, string> scru
 
     private Task<CallToolResult> BoardInfoAsync(CancellationToken cancellationToken) => GuardAsync(async () =>
     {
+        // Each part on its own: ports leave some out (the webassembly port has no os.uname, for one).
         const string Probe =
-            "import os, gc, sys\n" +
-            "u = os.uname()\n" +
+            "import gc, sys\n" +
+            "try:\n import os\nexcept ImportError:\n os = None\n" +
+            "print('implementation:', sys.implementation.name, '.'.join(str(p) for p in sys.implementation.version[:3]), '| platform:', sys.platform)\n" +
+            "try:\n u = os.uname()\n print('uname: sysname=%r, nodename=%r, release=%r, version=%r, machine=%r' % (u.sysname, u.nodename, u.release, u.version, u.machine))\n del u\n" +
+            "except AttributeError:\n print('uname: not available on this port (os.uname missing)')\n" +
             "gc.collect()\n" +
-            "print('implementation:', sys.implementation.name, '.'.join(str(p) for p in sys.implementation.version[:3]))\n" +
-            "print('platform:', sys.platform)\n" +
-            "print('uname:', ', '.join(k + '=' + repr(getattr(u, k)) for k in ('sysname', 'nodename', 'release', 'version', 'machine')))\n" +
-            "try:\n print('memory: free', gc.mem_free(), 'bytes, allocated', gc.mem_alloc(), 'bytes')\nexcept AttributeError:\n print('memory: not reported')\n" +
-            "s = os.statvfs('/')\n" +
-            "print('filesystem /: size', s[0] * s[2], 'bytes, free', s[0] * s[3], 'bytes')\n" +
-            "del u, s\n";
-        var (version, probe) = await session.RunAsync(async (client, ct) =>
+            "try:\n print('memory: free', gc.mem_free(), 'bytes, allocated', gc.mem_alloc(), 'bytes')\nexcept AttributeError:\n print('memory: not reported by this port')\n";
+        var (version, probe, space) = await session.RunAsync(async (client, ct) =>
         {
             var v = await client.GetVersionAsync(ct).ConfigureAwait(false);
-            return (v, await client.ExecAsync(Probe, ct).ConfigureAwait(false));
+            string p = await client.ExecAsync(Probe, ct).ConfigureAwait(false);
+            return (v, p, await client.Files.GetSpaceAsync("/", ct).ConfigureAwait(false));
         }, retryable: true, cancellationToken).ConfigureAwait(false);
-        return McpResults.Text($"micropython: {version} (WebREPL version reply)\n{Lines(probe)}");
+        return McpResults.Text($"micropython: {version} (WebREPL version reply)\n{Lines(probe)}" +
+            string.Create(CultureInfo.InvariantCulture, $"filesystem /: size {space.Total} bytes, free {space.Free} bytes\n"));
     });
 
     /// <summary>Failures become an error result the agent can act on; the password never appears in it.</summary>

@@ -147,9 +147,9 @@ internal sealed class ToolArgumentException(string message) : Exception(message)
 
 internal static class McpResults
 {
-    public static CallToolResult Text(string text) => new() { Content = [new TextContentBlock { Text = text }] };
+    public static CallToolResult Text(string text) => new() { Content = [new TextContentBlock { Text = text }], IsError = false };
 
-    public static CallToolResult Text(params string[] texts) => new() { Content = [.. texts.Select(t => (ContentBlock)new TextContentBlock { Text = t })] };
+    public static CallToolResult Text(params string[] texts) => new() { Content = [.. texts.Select(t => (ContentBlock)new TextContentBlock { Text = t })], IsError = false };
 
     public static CallToolResult Error(string text) => new() { Content = [new TextContentBlock { Text = text }], IsError = true };
 
