@@ -187,9 +187,10 @@ public sealed class McpServerTests(BoardFixture fixture) : IClassFixture<BoardFi
         Assert.False(soft.IsError, Text(soft));
         Assert.Equal("False\n", Text(await CallAsync(client, "eval", new() { ["code"] = "'marker' in globals()" })));
 
-        // The board restarts on its own (a reset button, a watchdog): the server's connection drops with it.
-        Assert.False((await CallAsync(client, "exec", new() { ["code"] = "marker = 2" })).IsError);
-        await fixture.Board.HardResetAsync(Token);
+        // The program restarts the board: the board drops the connection as it restarts, mid-call.
+        var restarted = await CallAsync(client, "exec", new() { ["code"] = "marker = 2\nimport machine\nmachine.reset()" });
+        Assert.True(restarted.IsError);
+        Assert.Contains("the next call connects again", Text(restarted), StringComparison.Ordinal);
         var info = await CallAsync(client, "board_info", []);
         Assert.False(info.IsError, Text(info) + "\n" + Stderr());
         Assert.True(Stderr().Split("webrepl mcp: connected to").Length - 1 == 2, Stderr());
@@ -203,7 +204,22 @@ public sealed class McpServerTests(BoardFixture fixture) : IClassFixture<BoardFi
         AssertNoPassword();
     }
 
-    private async Task<McpClient> StartAsync()
+    [Fact]
+    public async Task Mcp_WrongPassword_ErrorSaysAccessDenied_WithoutThePassword()
+    {
+        _timeout.CancelAfter(TimeSpan.FromSeconds(120));
+        const string Wrong = "wr0ngpw";
+        await using var client = await StartAsync(Wrong);
+
+        var result = await CallAsync(client, "board_info", []);
+
+        Assert.True(result.IsError);
+        Assert.Contains("password", Text(result), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(Wrong, Text(result), StringComparison.Ordinal);
+        Assert.DoesNotContain(Wrong, Stderr(), StringComparison.Ordinal);
+    }
+
+    private async Task<McpClient> StartAsync(string password = BoardFixture.Password)
     {
         var transport = new StdioClientTransport(new StdioClientTransportOptions
         {
@@ -213,7 +229,7 @@ public sealed class McpServerTests(BoardFixture fixture) : IClassFixture<BoardFi
             EnvironmentVariables = new Dictionary<string, string?>
             {
                 [WebReplCli.TargetVariable] = fixture.Target,
-                [WebReplCli.PasswordVariable] = BoardFixture.Password,
+                [WebReplCli.PasswordVariable] = password,
             },
             StandardErrorLines = line =>
             {
