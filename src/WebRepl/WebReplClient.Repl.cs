@@ -227,11 +227,11 @@ public sealed partial class WebReplClient
             catch (Exception ex) when (ex is not WebReplConnectionException and not OperationCanceledException)
             {
                 // The code failed, and the board is back at the raw prompt.
-                KeepRawReplIdle();
+                await AfterRawOperationAsync(cancellationToken).ConfigureAwait(false);
                 throw;
             }
 
-            KeepRawReplIdle();
+            await AfterRawOperationAsync(cancellationToken).ConfigureAwait(false);
             return result;
         }
         finally
@@ -271,6 +271,28 @@ public sealed partial class WebReplClient
             _operationLock.Release();
         }
     }
+
+    /// <summary>
+    /// Through a gateway the raw REPL is a lock on everyone else's keys (the gateway holds them until this client
+    /// leaves it), so there the client leaves at once; on a board of its own it lingers for the next operation.
+    /// </summary>
+    private async Task AfterRawOperationAsync(CancellationToken cancellationToken)
+    {
+        if (IsSharedThroughGateway)
+        {
+            await _rawRepl!.LeaveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            KeepRawReplIdle();
+        }
+    }
+
+    /// <summary>A gateway's address (<c>/boards/NAME</c>, <c>/ws://...</c>): other clients may share the board. A board ignores the path.</summary>
+    private bool IsSharedThroughGateway =>
+        Target.Path.StartsWith("/boards/", StringComparison.Ordinal) ||
+        Target.Path.StartsWith("/ws://", StringComparison.OrdinalIgnoreCase) ||
+        Target.Path.StartsWith("/wss://", StringComparison.OrdinalIgnoreCase);
 
     private void KeepRawReplIdle()
     {

@@ -110,10 +110,10 @@ public sealed class DirectBoardTests(BrowserFixture browser)
         var clock = Stopwatch.StartNew();
         Assert.Equal(big, await DownloadAsync(page, () => page.ClickAsync("#get-button"), timeout.Token));
         TestContext.Current.SendDiagnosticMessage(string.Create(CultureInfo.InvariantCulture, $"GET of {big.Length} bytes ({(direct ? "direct" : "gateway")}), stat included: {clock.ElapsedMilliseconds} ms"));
-        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync($"Got /big.bin, {big.Length} bytes");
+        await Assertions.Expect(page.Locator("#get-status")).ToHaveTextAsync($"Got /big.bin, {big.Length} bytes");
 
         Assert.Equal(whole, await DownloadAsync(page, () => page.Locator("#file-list tr[data-name='whole.bin'] button.download").ClickAsync(), timeout.Token));
-        await Assertions.Expect(page.Locator("#transfer-status")).ToHaveTextAsync($"Got /whole.bin, {whole.Length} bytes");
+        await Assertions.Expect(page.Locator("#get-status")).ToHaveTextAsync($"Got /whole.bin, {whole.Length} bytes");
 
         await page.MainFrame.TypeAsync(page, "print(6*7)\n");
         await page.MainFrame.WaitForLineAsync("42");
@@ -165,8 +165,8 @@ public sealed class DirectBoardTests(BrowserFixture browser)
         await page.MainFrame.TypeAsync(page, "x = input()\n");
         await page.MainFrame.WaitForTextAsync("x = input()");
         await page.Locator("#file-list tr[data-name='log.bin'] button.download").ClickAsync();
-        await Assertions.Expect(page.Locator("#transfer-status")).ToContainTextAsync("got smaller while it was read", new() { Timeout = 30000 });
-        await Assertions.Expect(page.Locator("#transfer-status")).ToContainTextAsync("connect again");
+        await Assertions.Expect(page.Locator("#get-status")).ToContainTextAsync("got smaller while it was read", new() { Timeout = 30000 });
+        await Assertions.Expect(page.Locator("#get-status")).ToContainTextAsync("connect again");
         await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Disconnected");
 
         // A new connection works.

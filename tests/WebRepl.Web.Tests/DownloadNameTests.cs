@@ -30,7 +30,7 @@ public sealed class DownloadNameTests(BrowserFixture browser)
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#get-button"), new() { Timeout = 60000 });
 
         Assert.Equal("evil_]0;OWNED_.txt", download.SuggestedFilename);
-        await Assertions.Expect(page.Locator("#transfer-status")).ToContainTextAsync("saved as \"evil_]0;OWNED_.txt\"");
-        await Assertions.Expect(page.Locator("#transfer-status")).ToContainTextAsync("not safe as a file name");
+        await Assertions.Expect(page.Locator("#get-status")).ToContainTextAsync("saved as \"evil_]0;OWNED_.txt\"");
+        await Assertions.Expect(page.Locator("#get-status")).ToContainTextAsync("not safe as a file name");
     }
 }

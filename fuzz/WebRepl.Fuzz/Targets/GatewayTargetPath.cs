@@ -16,7 +16,7 @@ namespace WebRepl.Fuzz.Targets;
 public static class GatewayTargetPath
 {
     private static readonly ForwardingEndpoint Endpoint = new(
-        null!, null!, null!,
+        WebRepl.Gateway.GatewayOptions.Default, null!, null!,
         new Dictionary<string, WebReplTarget>(StringComparer.Ordinal) { ["v"] = WebReplTarget.Parse("ws://127.0.0.1:8266") },
         null!, NullLogger.Instance, CancellationToken.None);
 

@@ -8,7 +8,7 @@ namespace WebRepl.Fuzz.Targets;
 /// <summary>
 /// The gateway's transfer tracking, which decides when a board is between requests (and so when another
 /// client's request may go to it) and runs GET one chunk ahead. The input is a script for a well-behaved client
-/// and board (PUT, GET, GET_VER and ignored garbage records, each message split at chosen places, with or
+/// and board (PUT, GET, GET_VER, and a record with an unknown op that ends the transfers, each message split at chosen places, with or
 /// without the gateway's read-ahead); the target plays it and checks the tracker against what the protocol
 /// says at every step: idle exactly between requests (never while a record, data or a reply is outstanding),
 /// inside a record exactly while part of one was sent, the PUT bytes still due, the requests counted, read-ahead
@@ -97,11 +97,16 @@ public static class TransferTracking
                         Board([1, 2, 3], last: true);
                         break;
                     default:
-                        // Not a record (no WA): the board would act on garbage, nothing is known to come back.
-                        byte[] garbage = Record(WebReplOperation.GetFile, 0);
-                        garbage[0] = (byte)'X';
-                        SendRecord(garbage, counts: false, idleAfter: true);
-                        break;
+                        // As the firmware reads it: no signature check (XX), the op is byte 2; an op it does not know
+                        // opens the name and answers with a status, after which the board reads no more records.
+                        byte[] unknown = Record(WebReplOperation.GetFile, 0);
+                        unknown[0] = (byte)'X';
+                        unknown[2] = (byte)(4 + (Next() % 200));
+                        SendRecord(unknown, counts: true);
+                        Board("WB\0\0"u8.ToArray(), last: true);
+                        Check.That(_tracker.IsIdle, "not idle after an unknown op's status");
+                        Check.That(_tracker.Requests == _requests, $"{_tracker.Requests} requests counted, {_requests} sent");
+                        return;
                 }
 
                 Check.That(_tracker.IsIdle, "not idle after a request's last reply");

@@ -114,7 +114,9 @@ public sealed record WebReplTarget
     /// </summary>
     internal static bool IsHostName(string host)
     {
-        if (IPAddress.TryParse(host, out _))
+        // An address, with an IPv6 zone perhaps (fe80::1%eth0): ASCII letters, digits and its punctuation only,
+        // since IPAddress.TryParse takes any character in a zone (a DEL, an escape).
+        if (host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or ':' or '%' or '-' or '_') && IPAddress.TryParse(host, out _))
         {
             return true;
         }

@@ -185,6 +185,7 @@ public sealed class WebReplTargetTests
     [InlineData("ws://board\r\nX-Injected:8266")]
     [InlineData("ws://bo\tard:8266")]
     [InlineData("ws://b%6fard:8266")]
+    [InlineData("ws://[::%ws:U==\u007f:%ws:U==]:8266")] // an IPv6 zone that holds a DEL: found by the gateway-target fuzzer
     public void TryParse_HostThatIsNoNameOrAddress_Refused_ErrorPrintable(string text)
     {
         Assert.False(WebReplTarget.TryParse(text, out _, out string? error));
