@@ -73,4 +73,31 @@ public sealed class RawReplOutputFilterTests
         Assert.Equal("\r\nfor people 42\r\n>>> ", RunAfter(">>> ", "raw REPL; CTRL-B to exit\r\n>", "R\u0001\u0080\u0000\u0004for people 42\r\n\u0004\u0004>", FriendlyBanner));
         Assert.Equal("\r\n>>> ", RunAfter(">>> ", "raw REPL; CTRL-B to exit\r\n>", "R\u0001\u0080\u0000\u0004\u0004\u0004>", FriendlyBanner));
     }
+
+    [Theory]
+    [InlineData(">>> \r\n>>> \r\n>>> \r\nraw REPL; CTRL-B to exit\r\n>", 42)]
+    [InlineData("raw REPL; CTRL-B to exit\r\n>", 24)]
+    [InlineData("-B to exit\r\n>", 10)]
+    [InlineData("\r\n>", 0)]
+    public void AfterBanner_PromptsAndBannerInOneFrame_FilterStartsAfterTheBanner(string frame, int expected)
+    {
+        Assert.Equal(expected, RawReplOutputFilter.AfterBanner(Encoding.Latin1.GetBytes(frame)));
+    }
+
+    [Fact]
+    public void Filter_FromAfterTheBanner_WhenTheFrameBeganWithPrompts_OnlyTheProgramsOutput()
+    {
+        // The virtual board gathers what it prints: the answer to Ctrl-C, Ctrl-A comes as one frame.
+        byte[] first = Encoding.Latin1.GetBytes(">>> \r\n>>> \r\nraw REPL; CTRL-B to exit\r\n>");
+        var filter = new RawReplOutputFilter();
+        filter.Passed("\r\n"u8);
+        filter.Start();
+        var seen = new StringBuilder(Encoding.Latin1.GetString(filter.Filter(first.AsSpan(RawReplOutputFilter.AfterBanner(first)))));
+        foreach (string frame in new[] { "R\u0001\u0080\u0000\u0001", "\u0004F 15 'hello_newcomer.py'\r\n\u0004\u0004>", "\r\n" + FriendlyBanner })
+        {
+            seen.Append(Encoding.Latin1.GetString(filter.Filter(Encoding.Latin1.GetBytes(frame))));
+        }
+
+        Assert.Equal("F 15 'hello_newcomer.py'\r\n>>> ", seen.ToString());
+    }
 }

@@ -1548,11 +1548,12 @@ internal sealed partial class BoardSession
             _othersHeld.Clear();
             _heldFrom = null;
             _othersView.Start();
+            others = others[RawReplOutputFilter.AfterBanner(others.Span)..];
         }
 
         if (_othersView.Active)
         {
-            others = _othersView.Filter(frame.Payload.Span);
+            others = _othersView.Filter(others.Span);
             if (!_othersView.Active)
             {
                 _viewOwner = null;

@@ -52,6 +52,32 @@ internal sealed class RawReplOutputFilter
         _recentLength = 0;
     }
 
+    /// <summary>
+    /// Where the raw REPL's banner ends in the frame that completes it (0 when the frame holds only later bytes). What
+    /// comes before it in that frame is the board's answer to the Ctrl-C sent with the Ctrl-A (its prompts), or the
+    /// banner's start: protocol. A board that writes its output in large pieces (the virtual board gathers what it
+    /// prints) sends the prompts and the banner in one frame.
+    /// </summary>
+    public static int AfterBanner(ReadOnlySpan<byte> frame)
+    {
+        ReadOnlySpan<byte> banner = RawBanner.AsSpan(0, RawBanner.Length - 2); // without its line end: protocol anyway
+        int at = frame.IndexOf(banner);
+        if (at >= 0)
+        {
+            return at + banner.Length;
+        }
+
+        for (int n = Math.Min(banner.Length - 1, frame.Length); n > 0; n--)
+        {
+            if (frame[..n].SequenceEqual(banner[^n..]))
+            {
+                return n; // the banner began in an earlier frame
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Output the others were sent while the filter was off: its last byte says whether a line is open.</summary>
     public void Passed(ReadOnlySpan<byte> shown)
     {
