@@ -44,7 +44,7 @@ internal static class TerminalSession
 
         if (connectionEnded)
         {
-            await context.Error.WriteLineAsync($"webrepl: connection closed: {Printable.Escape(client.CloseDescription)}.").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"webrepl: connection closed: {PrintableText.Escape(client.CloseDescription)}.").ConfigureAwait(false);
             return ExitCodes.CannotConnect;
         }
 

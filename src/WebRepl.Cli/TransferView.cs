@@ -65,7 +65,7 @@ internal static class TransferView
             {
                 foreach (var item in items)
                 {
-                    var task = progress.AddTask(Markup.Escape(Printable.Escape(item.Label)), maxValue: Math.Max(1, item.Size ?? 1));
+                    var task = progress.AddTask(Markup.Escape(PrintableText.Escape(item.Label)), maxValue: Math.Max(1, item.Size ?? 1));
                     task.IsIndeterminate = item.Size is null;
                     var reporter = new SynchronousProgress(value =>
                     {
@@ -89,7 +89,7 @@ internal static class TransferView
     public static string Describe(string label, long bytes, TimeSpan elapsed)
     {
         double seconds = Math.Max(elapsed.TotalSeconds, 1e-6);
-        return string.Create(CultureInfo.InvariantCulture, $"{Printable.Escape(label)}  {bytes:N0} bytes in {elapsed.TotalSeconds:0.00} s ({bytes / seconds / 1024:0.0} KiB/s)");
+        return string.Create(CultureInfo.InvariantCulture, $"{PrintableText.Escape(label)}  {bytes:N0} bytes in {elapsed.TotalSeconds:0.00} s ({bytes / seconds / 1024:0.0} KiB/s)");
     }
 
     /// <summary>Reports on the calling thread: <see cref="Progress{T}"/> would post, and arrive after the end.</summary>

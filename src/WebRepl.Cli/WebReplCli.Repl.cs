@@ -58,7 +58,7 @@ internal sealed partial class WebReplCli
         root.Subcommands.Add(PathsCommand("rmdir", "Remove empty board folders.", null, (client, path, _, ct) =>
             client.Files.RemoveDirectoryAsync(path, ct)));
         root.Subcommands.Add(PathsCommand("hash", "Print the SHA-256 of board files.", null, async (client, path, _, ct) =>
-            await _context.Out.WriteLineAsync($"{await client.Files.HashAsync(path, ct)}  :{Printable.Escape(path)}")));
+            await _context.Out.WriteLineAsync($"{await client.Files.HashAsync(path, ct)}  :{PrintableText.Escape(path)}")));
 
         var moves = new Argument<string[]>("paths") { Description = ":FROM :TO", Arity = new ArgumentArity(2, 2) };
         var mv = new Command("mv", "Rename or move a board file or folder.") { Arguments = { moves } };
@@ -159,7 +159,7 @@ internal sealed partial class WebReplCli
                 {
                     string shown = entry.Path.StartsWith(prefix, StringComparison.Ordinal) && entry.Path.Length > prefix.Length ? entry.Path[prefix.Length..] : entry.Name;
                     shown += entry.IsDirectory ? "/" : string.Empty;
-                    shown = Printable.Escape(shown);
+                    shown = PrintableText.Escape(shown);
                     await _context.Out.WriteLineAsync(p.GetValue(longFormat) ? string.Create(CultureInfo.InvariantCulture, $"{entry.Size,10} {shown}") : shown);
                 }
 
@@ -386,10 +386,10 @@ internal sealed partial class WebReplCli
         int removed = plan.Actions.Count(a => a.Kind == SyncActionKind.Delete);
         await _context.Out.WriteLineAsync(
             $"Sent {sent} file(s) ({plan.BytesToSend:N0} bytes){(verify ? ", verified" : string.Empty)}; removed {removed}; {plan.Unchanged} unchanged." +
-            (resent.Count > 0 ? $" {resent.Count} file(s) failed the check and were sent again: {Printable.Escape(string.Join(", ", resent.Select(r => ":" + r)))}." : string.Empty));
+            (resent.Count > 0 ? $" {resent.Count} file(s) failed the check and were sent again: {PrintableText.Escape(string.Join(", ", resent.Select(r => ":" + r)))}." : string.Empty));
     }
 
-    private static string Describe(SyncAction action) => Printable.Escape(action.Kind switch
+    private static string Describe(SyncAction action) => PrintableText.Escape(action.Kind switch
     {
         SyncActionKind.CreateFolder => $"mkdir  :{action.RemotePath}",
         SyncActionKind.Create => string.Create(CultureInfo.InvariantCulture, $"create :{action.RemotePath} ({action.Size:N0} bytes)"),

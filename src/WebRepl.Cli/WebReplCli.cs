@@ -444,7 +444,7 @@ internal sealed partial class WebReplCli
         if (message is not null)
         {
             // Messages name board files and quote the board's errors: escaped, so that they cannot drive the terminal.
-            await _context.Error.WriteLineAsync($"webrepl: {Printable.Escape(message)}").ConfigureAwait(false);
+            await _context.Error.WriteLineAsync($"webrepl: {PrintableText.Escape(message)}").ConfigureAwait(false);
         }
 
         return code;

@@ -130,10 +130,10 @@ public sealed class HostileClientTests
     }
 
     [Fact]
-    public void EscapingLogger_ControlCharactersAndBidiOverrides_Escaped_PlainTextUnchanged()
+    public void PrintableText_ControlCharactersAndBidiOverrides_Escaped_PlainTextUnchanged()
     {
-        Assert.Equal("plain text: ws://192.168.4.1:8266/ é", EscapingLogger.Escape("plain text: ws://192.168.4.1:8266/ é"));
-        Assert.Equal("a\\x1b[2Jb\\x0d\\x0ac\\x7f\\x9b\\u202e\\u2028", EscapingLogger.Escape("a\u001b[2Jb\r\nc\u007f\u009b\u202e\u2028"));
+        Assert.Equal("plain text: ws://192.168.4.1:8266/ é", PrintableText.Escape("plain text: ws://192.168.4.1:8266/ é"));
+        Assert.Equal("a\\x1b[2Jb\\x0d\\x0ac\\x7f\\x9b\\u202e\\u2028", PrintableText.Escape("a\u001b[2Jb\r\nc\u007f\u009b\u202e\u2028"));
     }
 
     // ---- Clients that never log in ----

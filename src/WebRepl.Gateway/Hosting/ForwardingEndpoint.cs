@@ -162,8 +162,8 @@ internal sealed partial class ForwardingEndpoint(
             }
 
             error = boards.Count == 0
-                ? $"no board named '{Security.EscapingLogger.Escape(name)}': this gateway has no named boards (--board NAME=ws://HOST:PORT)"
-                : $"no board named '{Security.EscapingLogger.Escape(name)}'; named boards: {string.Join(", ", boards.Keys.Order(StringComparer.Ordinal))}";
+                ? $"no board named '{PrintableText.Escape(name)}': this gateway has no named boards (--board NAME=ws://HOST:PORT)"
+                : $"no board named '{PrintableText.Escape(name)}'; named boards: {string.Join(", ", boards.Keys.Order(StringComparer.Ordinal))}";
             return false;
         }
 
@@ -171,7 +171,7 @@ internal sealed partial class ForwardingEndpoint(
         if (!WebReplTarget.TryParse(url, out var parsed, out string? parseError) ||
             !(url.StartsWith("ws://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("wss://", StringComparison.OrdinalIgnoreCase)))
         {
-            error = $"malformed target: {(parseError ?? $"'{Security.EscapingLogger.Escape(url)}' is not a ws:// or wss:// URL")} Use /ws://HOST:PORT, e.g. /ws://192.168.4.1:8266";
+            error = $"malformed target: {(parseError ?? $"'{PrintableText.Escape(url)}' is not a ws:// or wss:// URL")} Use /ws://HOST:PORT, e.g. /ws://192.168.4.1:8266";
             return false;
         }
 

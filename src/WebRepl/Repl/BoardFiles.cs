@@ -133,29 +133,10 @@ public sealed class BoardFiles
             }
 
             entries.Add(entry ?? throw new WebReplProtocolException(
-                $"The board's listing has a line that is not [path, is_dir, size], which is not what a MicroPython board prints: {Printable(line.Length > 80 ? line[..80] + "..." : line)}"));
+                $"The board's listing has a line that is not [path, is_dir, size], which is not what a MicroPython board prints: {PrintableText.Escape(line.Length > 80 ? line[..80] + "..." : line)}"));
         }
 
         return entries;
-    }
-
-    /// <summary>A board's text for a message: control characters as <c>\xNN</c>, so that they cannot drive the terminal.</summary>
-    private static string Printable(string text)
-    {
-        var printable = new StringBuilder(text.Length);
-        foreach (char c in text)
-        {
-            if (char.IsControl(c))
-            {
-                printable.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}");
-            }
-            else
-            {
-                printable.Append(c);
-            }
-        }
-
-        return printable.ToString();
     }
 
     /// <summary>A path's entry, or null when it does not exist.</summary>

@@ -65,7 +65,7 @@ public sealed record WebReplTarget
             string scheme = text[..schemeEnd].ToUpperInvariant();
             if (scheme is not ("WS" or "WSS"))
             {
-                error = $"'{Printable(text)}' is not a board address: the URL scheme must be ws:// or wss://.";
+                error = $"'{PrintableText.Escape(text)}' is not a board address: the URL scheme must be ws:// or wss://.";
                 return false;
             }
 
@@ -74,7 +74,7 @@ public sealed record WebReplTarget
         }
         else if (text.Contains('/', StringComparison.Ordinal))
         {
-            error = $"'{Printable(text)}' is not a board address: use HOST[:PORT], or a full ws:// URL when a path is needed.";
+            error = $"'{PrintableText.Escape(text)}' is not a board address: use HOST[:PORT], or a full ws:// URL when a path is needed.";
             return false;
         }
 
@@ -86,7 +86,7 @@ public sealed record WebReplTarget
 
         if (!TrySplitAuthority(authority, defaultPort, out string host, out int port))
         {
-            error = $"'{Printable(text)}' is not a board address: expected HOST[:PORT] with a port from 1 to 65535.";
+            error = $"'{PrintableText.Escape(text)}' is not a board address: expected HOST[:PORT] with a port from 1 to 65535.";
             return false;
         }
 
@@ -100,7 +100,7 @@ public sealed record WebReplTarget
 
         if (bad >= 0)
         {
-            error = $"'{Printable(text)}' is not a board address: its path has a space or a control character; percent-encode it (%20).";
+            error = $"'{PrintableText.Escape(text)}' is not a board address: its path has a space or a control character; percent-encode it (%20).";
             return false;
         }
 
@@ -135,30 +135,6 @@ public sealed record WebReplTarget
         }
 
         return true;
-    }
-
-    /// <summary>The text with control characters shown as escapes, for messages that quote what a user or client gave.</summary>
-    private static string Printable(string text)
-    {
-        if (!text.AsSpan().ContainsAnyInRange('\0', '\x1f') && !text.AsSpan().ContainsAnyInRange('\x7f', '\x9f'))
-        {
-            return text;
-        }
-
-        var builder = new System.Text.StringBuilder(text.Length + 16);
-        foreach (char c in text)
-        {
-            if (c < ' ' || c is >= '\x7f' and <= '\x9f')
-            {
-                builder.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}");
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
     }
 
     /// <summary>Splits <c>HOST[:PORT]</c>, <c>[V6]:PORT</c> or a bare IPv6 address.</summary>
