@@ -106,7 +106,7 @@ public class WebReplRemoteException : WebReplException
 }
 
 /// <summary>The peer sent something the protocol does not allow.</summary>
-public sealed class WebReplProtocolException : WebReplException
+public class WebReplProtocolException : WebReplException
 {
     /// <inheritdoc/>
     public WebReplProtocolException(string message)
@@ -155,4 +155,39 @@ public sealed class WebReplFileChangedException : WebReplRemoteException
 
     /// <summary>True when the session was brought back to a clean state and can be used on; false when it was closed.</summary>
     public bool ConnectionKept { get; }
+}
+
+/// <summary>A WebSocket frame announced more bytes than the connection accepts; the connection cannot go on.</summary>
+public sealed class WebReplFrameTooLargeException : WebReplProtocolException
+{
+    /// <summary>Creates the exception for a frame of <paramref name="length"/> bytes against <paramref name="limit"/>.</summary>
+    public WebReplFrameTooLargeException(long length, long limit)
+        : base($"A frame of {length} bytes is larger than the limit of {limit} bytes.")
+    {
+        Length = length;
+        Limit = limit;
+    }
+
+    /// <inheritdoc/>
+    public WebReplFrameTooLargeException(string message)
+        : base(message)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplFrameTooLargeException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <inheritdoc/>
+    public WebReplFrameTooLargeException()
+    {
+    }
+
+    /// <summary>The length the frame announced.</summary>
+    public long Length { get; }
+
+    /// <summary>The largest frame the connection accepts.</summary>
+    public long Limit { get; }
 }

@@ -287,7 +287,7 @@ internal sealed partial class BoardSession
         {
             closeReason = "closed by the gateway";
         }
-        catch (WebReplProtocolException ex) when (ex.Message.Contains("larger than the limit", StringComparison.Ordinal))
+        catch (WebReplFrameTooLargeException)
         {
             closeReason = $"a message larger than {_options.MaxMessageBytes} bytes";
             LogClientDropped(_logger, client.Name, closeReason + " (--max-message)");

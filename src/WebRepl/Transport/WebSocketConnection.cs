@@ -392,7 +392,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
 
             if (length > _maxFrameBytes || length < 0)
             {
-                throw new WebReplProtocolException($"A frame of {length} bytes is larger than the limit of {_maxFrameBytes} bytes.");
+                throw new WebReplFrameTooLargeException(length, _maxFrameBytes);
             }
 
             uint mask = masked ? BinaryPrimitives.ReadUInt32LittleEndian(header[(headerLength - 4)..]) : 0;
