@@ -2,7 +2,7 @@
 # Figures of the native (AOT) webrepl against the framework-dependent (JIT) one: whole-command time (median of N
 # runs, process start to exit) and peak memory (max RSS) of `--help` and of `exec "print(1)"` against a virtual
 # board on loopback, started once by the native webrepl; CPU time too (user+sys, 10 ms resolution), which a
-# loaded machine inflates less than the wall time. bench/README.md, "The native tool".
+# loaded machine inflates less than the wall time. bench/README.md, "The native tool and the container".
 #   bench/native-tool.sh NATIVE_EXECUTABLE [JIT_DLL] [RUNS]
 # e.g. bench/native-tool.sh artifacts/native/WebRepl.Cli src/WebRepl.Cli/bin/Release/net10.0/WebRepl.Cli.dll 31
 set -euo pipefail
