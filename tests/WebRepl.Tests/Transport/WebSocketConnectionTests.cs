@@ -461,7 +461,7 @@ public sealed class WebSocketConnectionTests
     }
 
     [Fact]
-    public async Task ReceiveAsync_FrameOverMaxFrameBytes_ThrowsProtocolException()
+    public async Task ReceiveAsync_FrameOverMaxFrameBytes_ThrowsFrameTooLargeException()
     {
         using var cts = TestTimeout.Start();
         await using var board = new ScriptedBoard(async (peer, token) =>
@@ -473,8 +473,11 @@ public sealed class WebSocketConnectionTests
         var options = WebSocketConnectOptions.Default with { MaxFrameBytes = 1000 };
         await using var connection = await WebSocketConnection.ConnectAsync(WebReplTarget.Parse(board.Target), options, cts.Token);
 
-        var ex = await Assert.ThrowsAsync<WebReplProtocolException>(async () => await connection.ReceiveAsync(cts.Token));
+        var ex = await Assert.ThrowsAsync<WebReplFrameTooLargeException>(async () => await connection.ReceiveAsync(cts.Token));
 
+        Assert.IsAssignableFrom<WebReplProtocolException>(ex);
+        Assert.Equal(2000, ex.Length);
+        Assert.Equal(1000, ex.Limit);
         Assert.Contains("2000", ex.Message, StringComparison.Ordinal);
     }
 
