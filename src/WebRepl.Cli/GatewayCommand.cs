@@ -33,7 +33,7 @@ internal static class GatewayCommand
         };
         var config = new Option<string?>("--config")
         {
-            Description = "A JSON settings file (see README, 'Gateway'); options given here override it.",
+            Description = "A JSON settings file (docs/gateway.md, 'Settings file'); options given here override it.",
             HelpName = "FILE",
         };
         var virtualBoard = new Option<bool>("--virtual-board") { Description = "Also start a virtual MicroPython board, named 'virtual' (-p sets its password)." };

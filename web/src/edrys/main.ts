@@ -137,8 +137,8 @@ function createBoard(): Board {
 /**
  * An unattended station may be given the password (stationConfig.password): it answers the prompt itself. Edrys
  * delivers a module's stationConfig to every role, students included, so this is kept only for old set-ups; the
- * documented way is a gateway that holds the password of a named board and logs the station in (README,
- * "BoardPasswords"), so that the page never needs it.
+ * documented way is a gateway that holds the password of a named board and logs the station in (docs/gateway.md,
+ * "Settings file", its BoardPasswords), so that the page never needs it.
  */
 const passwordWarning =
   'stationConfig.password is visible to every role in Edrys, students included: put the password in the gateway ' +
