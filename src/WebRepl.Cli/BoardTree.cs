@@ -64,5 +64,5 @@ internal static class BoardTree
     }
 
     private static string Line(BoardEntry entry, Func<long, string>? size) =>
-        (size is null ? string.Empty : entry.IsDirectory ? new string(' ', 10) : $"[{size(entry.Size),6}]  ") + PrintableText.Escape(entry.Name) + (entry.IsDirectory ? "/" : string.Empty);
+        (size is null || entry.IsDirectory ? string.Empty : $"[{size(entry.Size),6}]  ") + PrintableText.Escape(entry.Name) + (entry.IsDirectory ? "/" : string.Empty);
 }
