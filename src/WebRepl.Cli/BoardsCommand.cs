@@ -68,10 +68,11 @@ internal static class BoardsCommand
 
     /// <summary>
     /// The named board <paramref name="text"/> stands for, or null when it is no name in the file (then it is a host).
-    /// Only a text that can be a name opens the file, so plain addresses work whatever the file holds.
+    /// Only a text that can be a name opens the file, so plain addresses work whatever the file holds; with no
+    /// configuration folder (no HOME), there are no named boards.
     /// </summary>
     public static NamedBoard? Resolve(CliContext context, string text) =>
-        BoardsConfig.IsValidName(text) ? BoardsConfig.Load(BoardsConfig.DefaultPath(context.GetEnvironmentVariable)).Find(text) : null;
+        BoardsConfig.IsValidName(text) && BoardsConfig.FindPath(context.GetEnvironmentVariable) is { } path ? BoardsConfig.Load(path).Find(text) : null;
 
     private static async Task<int> ListAsync(CliContext context)
     {

@@ -46,7 +46,12 @@ internal sealed class BoardsConfig
     /// The file's path: <c>$XDG_CONFIG_HOME/webrepl/boards.json</c>, else <c>$HOME/.config/webrepl/boards.json</c>
     /// (on Windows <c>%APPDATA%\webrepl\boards.json</c>). XDG says a relative XDG_CONFIG_HOME is to be ignored.
     /// </summary>
-    public static string DefaultPath(Func<string, string?> environment)
+    /// <exception cref="CliException">None of those is set.</exception>
+    public static string DefaultPath(Func<string, string?> environment) =>
+        FindPath(environment) ?? throw new CliException("Cannot find the configuration folder for named boards: set HOME or XDG_CONFIG_HOME.", ExitCodes.LocalError);
+
+    /// <summary>As <see cref="DefaultPath"/>; null when neither XDG_CONFIG_HOME nor HOME (APPDATA) is set.</summary>
+    public static string? FindPath(Func<string, string?> environment)
     {
         string? config = environment("XDG_CONFIG_HOME");
         if (string.IsNullOrEmpty(config) || !System.IO.Path.IsPathFullyQualified(config))
@@ -59,12 +64,7 @@ internal sealed class BoardsConfig
             }
         }
 
-        if (string.IsNullOrEmpty(config))
-        {
-            throw new CliException("Cannot find the configuration folder for named boards: set HOME or XDG_CONFIG_HOME.", ExitCodes.LocalError);
-        }
-
-        return System.IO.Path.Combine(config, FolderName, FileName);
+        return string.IsNullOrEmpty(config) ? null : System.IO.Path.Combine(config, FolderName, FileName);
     }
 
     /// <summary>

@@ -30,7 +30,10 @@ internal sealed partial class WebReplCli
 
         if (BoardsCommand.Resolve(_context, args[0]) is null)
         {
-            return args;
+            // 'webrepl typo ls': no host comes before a command, so this was meant as a board's name.
+            return args.Length > 1 && Find(args[1]) is not null
+                ? throw CliException.Usage($"No board named '{args[0]}': 'webrepl boards' lists them; 'webrepl boards add {args[0]} HOST[:PORT]' adds it.")
+                : args;
         }
 
         if (args.Length == 1)
