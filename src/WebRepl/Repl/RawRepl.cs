@@ -16,9 +16,11 @@ internal sealed class RawRepl
     private static readonly byte[] RawPrompt = "raw REPL; CTRL-B to exit\r\n>"u8.ToArray();
     private static readonly byte[] FriendlyPrompt = ">>> "u8.ToArray();
 
-    // Ctrl-C twice stops a program (one may be swallowed by a program's own handler); Ctrl-A enters the raw REPL.
-    private static readonly byte[] Interrupt = "\r\u0003\u0003"u8.ToArray();
-    private static readonly byte[] EnterRaw = "\r\u0001"u8.ToArray();
+    // Ctrl-C twice stops a program (one may be swallowed by a program's own handler); the CR then leaves an empty
+    // line, where Ctrl-A enters the raw REPL. One message: the firmware reads its input a byte at a time whatever the
+    // frames (modwebrepl.c, pyexec.c), so this is what two sends were, but a gateway sees the Ctrl-A with the Ctrl-C
+    // and nothing (another client's keys, a board under load acting on half of it) can come between the two.
+    internal static readonly byte[] EnterSequence = "\r\u0003\u0003\r\u0001"u8.ToArray();
 
     // A board answers Ctrl-A within milliseconds, and a WebREPL round trip (Wi-Fi, a gateway) takes well under a
     // second; silence for longer means the Ctrl-A was lost (it came while an interrupted program was unwinding, a
@@ -61,9 +63,8 @@ internal sealed class RawRepl
         bool retried = false;
         await WithReplyTimeoutAsync("the raw REPL prompt", async token =>
         {
-            await _client.SendTerminalAsync(Interrupt, token).ConfigureAwait(false);
             _reader.Discard();
-            await _client.SendTerminalAsync(EnterRaw, token).ConfigureAwait(false);
+            await _client.SendTerminalAsync(EnterSequence, token).ConfigureAwait(false);
             while (true)
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -77,8 +78,7 @@ internal sealed class RawRepl
                 {
                     // Keep what has arrived (part of a banner, perhaps); a cancelled read loses no output.
                     retried = true;
-                    await _client.SendTerminalAsync(Interrupt, token).ConfigureAwait(false);
-                    await _client.SendTerminalAsync(EnterRaw, token).ConfigureAwait(false);
+                    await _client.SendTerminalAsync(EnterSequence, token).ConfigureAwait(false);
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
