@@ -2,7 +2,7 @@ namespace WebRepl.Transport;
 
 /// <summary>
 /// How one end of a connection frames, as options rather than role switches: a client as RFC 6455 asks, a board as
-/// the firmware does (extmod/modwebsocket.c, extmod/modwebrepl.c), a server as a gateway towards its clients.
+/// the firmware does (extmod/modwebsocket.c, extmod/modwebrepl.c; docs/protocol.md, "Transport"), a server as a gateway towards its clients.
 /// </summary>
 internal sealed record WebSocketBehavior
 {

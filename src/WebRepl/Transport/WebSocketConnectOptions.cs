@@ -11,7 +11,7 @@ public sealed record WebSocketConnectOptions
     /// <summary>How long TCP connect, TLS and the handshake may take together.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Acknowledge received data at once (Linux TCP_QUICKACK); see PROTOCOL.md on the board's write pattern.</summary>
+    /// <summary>Acknowledge received data at once (Linux TCP_QUICKACK); see docs/protocol.md, "Transport", on the board's write pattern.</summary>
     public bool ImmediateAck { get; init; } = true;
 
     /// <summary>Certificate check for <c>wss://</c>; null uses the system's trust.</summary>
