@@ -1,18 +1,25 @@
 using System.Diagnostics;
 using System.Text;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using WebRepl.Client;
 using WebRepl.Protocol;
+using WebRepl.Repl;
 using WebRepl.Transport;
 
 namespace WebRepl;
 
 /// <summary>
-/// A connection to a MicroPython board's WebREPL: log in, use the terminal, send and fetch files, ask the
-/// version. Terminal output and transfer replies arrive on one socket; a background reader sorts them
-/// (text frames: terminal, binary frames: transfers). One transfer at a time; terminal input may go on meanwhile.
+/// A connection to a MicroPython board's WebREPL: log in, use the terminal, send and fetch files, run code, ask the
+/// version. Terminal output and transfer replies arrive on one socket; a background reader sorts them (text frames:
+/// terminal, binary frames: transfers). One transfer or REPL operation at a time; terminal input waits for them.
 /// </summary>
-public sealed partial class WebReplClient : IAsyncDisposable
+/// <remarks>
+/// The work is done by helpers it owns: <see cref="ClientConnection"/> (the socket and its reader),
+/// <see cref="FileTransfers"/> (GET_VER, PUT, GET), <see cref="RawReplSession"/> (code in the raw REPL, resets), and
+/// <see cref="LoginExchange"/>. The <see cref="Repl"/> types reach the connection only through
+/// <see cref="IReplTerminal"/> and <see cref="IBoardOperations"/>.
+/// </remarks>
+public sealed class WebReplClient : IAsyncDisposable, IBoardOperations
 {
     /// <summary>The longest password a real board accepts (webrepl_setup's limit; the firmware keeps 10 bytes of the line typed).</summary>
     public const int MaxPasswordLength = 9;
@@ -24,40 +31,24 @@ public sealed partial class WebReplClient : IAsyncDisposable
     /// </summary>
     public const int MaxServerPasswordLength = 64;
 
-    // A board sends "Password: " and then "WebREPL connected" or "Access denied": far less than this.
-    private const int MaxLoginReplyBytes = 64 * 1024;
-
-    private const string GetOpenFailedHint = "The file probably does not exist or is a folder (boards send no error for that). Check the path.";
-    private const string PutOpenFailedHint = "Its folder probably does not exist, or the path is a folder (boards send no error for that). Check the path.";
-
-    private static readonly byte[] ConnectedMarker = "WebREPL connected\r\n"u8.ToArray();
-    private static readonly byte[] DeniedMarker = "Access denied"u8.ToArray();
-
-    private readonly WebSocketConnection _connection;
+    private readonly ClientConnection _connection;
     private readonly WebReplClientOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<ReadOnlyMemory<byte>> _output = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
-    private readonly Channel<ReadOnlyMemory<byte>> _binary = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
     private readonly SemaphoreSlim _operationLock = new(1, 1);
-    private readonly CancellationTokenSource _shutdown = new();
-    private readonly Task _receiveLoop;
-    private readonly string _targetText;
-    private ReadOnlyMemory<byte> _binaryPending;
-    private string _closeDescription = "the connection is closed";
-    private bool _closedWithStatus;
+    private readonly FileTransfers _transfers;
+    private readonly RawReplSession _raw;
+    private BoardFiles? _files;
+    private string? _password;
     private bool _turnedAway;
-    private string? _requestParserDirty;
     private int _disposed;
 
     private WebReplClient(WebSocketConnection connection, WebReplTarget target, WebReplClientOptions options)
     {
-        _connection = connection;
         _options = options;
-        Target = target;
-        _targetText = target.ToString();
         _logger = options.LoggerFactory.CreateLogger<WebReplClient>();
-        Output = new TerminalOutput(_output.Reader, () => new WebReplConnectionException($"{Target}: {_closeDescription}."));
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        _connection = new ClientConnection(connection, target, _logger);
+        _transfers = new FileTransfers(_connection, options, _logger);
+        _raw = new RawReplSession(_connection, _operationLock, options);
     }
 
     /// <summary>A client on a connection that is already open: the fuzz targets feed a board's bytes from memory.</summary>
@@ -65,16 +56,19 @@ public sealed partial class WebReplClient : IAsyncDisposable
         new(connection, target, options);
 
     /// <summary>The board this client is connected to.</summary>
-    public WebReplTarget Target { get; }
+    public WebReplTarget Target => _connection.Target;
 
     /// <summary>The board's console output.</summary>
-    public TerminalOutput Output { get; }
+    public TerminalOutput Output => _connection.Output;
 
     /// <summary>Completes when the connection has ended.</summary>
-    public Task Completion => _receiveLoop;
+    public Task Completion => _connection.Completion;
 
     /// <summary>Why the connection ended, once it has.</summary>
-    public string CloseDescription => _closeDescription;
+    public string CloseDescription => _connection.CloseDescription;
+
+    /// <summary>The board's files: list, read, write, remove, make folders, hash, and more.</summary>
+    public BoardFiles Files => _files ??= new BoardFiles(this);
 
     /// <summary>Connects to a board (<c>HOST[:PORT]</c> or a ws/wss URL); call <see cref="LoginAsync"/> next.</summary>
     public static Task<WebReplClient> ConnectAsync(string target, WebReplClientOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -89,7 +83,7 @@ public sealed partial class WebReplClient : IAsyncDisposable
         options ??= WebReplClientOptions.Default;
         var connection = await WebSocketConnection.ConnectAsync(target, options.ToConnectOptions(), cancellationToken).ConfigureAwait(false);
         var client = new WebReplClient(connection, target, options);
-        LogConnected(client._logger, client._targetText);
+        ClientLog.Connected(client._logger, target.ToString());
         return client;
     }
 
@@ -127,21 +121,6 @@ public sealed partial class WebReplClient : IAsyncDisposable
         }
     }
 
-    /// <summary>A board says a few words around the login; one that says much more is not a board (bounded memory).</summary>
-    private void CheckLoginReply(List<byte> seen)
-    {
-        if (seen.Count > MaxLoginReplyBytes)
-        {
-            throw new WebReplProtocolException($"{Target} sent more than {MaxLoginReplyBytes} bytes without a password prompt or a login answer. Is it a WebREPL board?");
-        }
-    }
-
-    /// <summary>Why a long password may have been refused: a real board's has at most 9 characters.</summary>
-    private static string LongPasswordHint(string password) =>
-        Encoding.UTF8.GetByteCount(password) > MaxPasswordLength
-            ? $" The password given is longer than {MaxPasswordLength} characters: a real board's has at most {MaxPasswordLength} (longer ones work only with a virtual board)."
-            : string.Empty;
-
     /// <summary>Checks a password before anything is sent.</summary>
     /// <exception cref="WebReplAuthenticationException">Longer than <see cref="MaxServerPasswordLength"/>, or it contains a line end.</exception>
     public static void ValidatePassword(string password)
@@ -170,68 +149,18 @@ public sealed partial class WebReplClient : IAsyncDisposable
     public async Task LoginAsync(string password, CancellationToken cancellationToken = default)
     {
         ValidatePassword(password);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.ReplyTimeout);
-        var seen = new List<byte>();
+        var login = new LoginExchange(_connection, _options.ReplyTimeout);
         try
         {
-            while (!IsPasswordPrompt(seen))
-            {
-                seen.AddRange((await Output.ReadAsync(timeout.Token).ConfigureAwait(false)).Span);
-                CheckLoginReply(seen);
-            }
+            await login.RunAsync(password, SendInputAsync, cancellationToken).ConfigureAwait(false);
         }
-        catch (WebReplConnectionException ex)
+        finally
         {
-            // A board closes without a reason; a gateway gives one (a refused origin or target): pass it on.
-            if (_closedWithStatus)
-            {
-                throw new WebReplConnectionException($"{Target}: {_closeDescription}.", ex);
-            }
-
-            _turnedAway = true; // closed before asking for the password: another client has the board
-            throw new WebReplConnectionException(
-                $"{Target} closed the connection before asking for the password. Another WebREPL client is probably connected: a board accepts one at a time.", ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new WebReplTimeoutException(
-                $"{Target} did not ask for a password within {_options.ReplyTimeout.TotalSeconds:0.#} s. Is it a WebREPL board, and is it logged in by another client?", ex);
+            _turnedAway = login.TurnedAway;
         }
 
-        await SendInputAsync(Encoding.UTF8.GetBytes(password + "\r"), cancellationToken).ConfigureAwait(false);
-        seen.Clear();
-        try
-        {
-            while (true)
-            {
-                seen.AddRange((await Output.ReadAsync(timeout.Token).ConfigureAwait(false)).Span);
-                CheckLoginReply(seen);
-                byte[] text = [.. seen];
-                int connected = text.AsSpan().IndexOf(ConnectedMarker);
-                if (connected >= 0)
-                {
-                    _password = password;
-                    Output.Unread(text.AsMemory(connected + ConnectedMarker.Length));
-                    LogLoggedIn(_logger, _targetText);
-                    return;
-                }
-
-                if (text.AsSpan().IndexOf(DeniedMarker) >= 0)
-                {
-                    throw new WebReplAuthenticationException($"{Target} refused the password (Access denied). Check the password set with webrepl_setup.{LongPasswordHint(password)}");
-                }
-            }
-        }
-        catch (WebReplConnectionException ex)
-        {
-            throw new WebReplAuthenticationException(
-                $"{Target} closed the connection right after the password was sent, as boards do for a wrong password. Check the password.{LongPasswordHint(password)}", ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new WebReplTimeoutException($"{Target} did not answer the password within {_options.ReplyTimeout.TotalSeconds:0.#} s.", ex);
-        }
+        _password = password;
+        ClientLog.LoggedIn(_logger, Target.ToString());
     }
 
     /// <summary>
@@ -241,52 +170,26 @@ public sealed partial class WebReplClient : IAsyncDisposable
     /// </summary>
     public async ValueTask SendInputAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfDisposed();
         await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await LeaveRawReplIfIdleAsync(cancellationToken).ConfigureAwait(false);
-            await SendTerminalAsync(input, cancellationToken).ConfigureAwait(false);
+            await _raw.LeaveIfIdleAsync(cancellationToken).ConfigureAwait(false);
+            await _connection.SendTextAsync(input, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _operationLock.Release();
         }
     }
-
-    /// <summary>Sends terminal bytes without taking the operation lock (for the operations that hold it).</summary>
-    internal ValueTask SendTerminalAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken) =>
-        _connection.SendAsync(input, WebSocketFrameType.Text, true, cancellationToken);
-
-    /// <summary>The lock that keeps transfers, REPL operations and terminal input from interleaving.</summary>
-    internal SemaphoreSlim OperationLock => _operationLock;
-
-    /// <summary>The options this client was made with.</summary>
-    internal WebReplClientOptions Options => _options;
 
     /// <summary>Sends terminal input as UTF-8.</summary>
     public ValueTask SendInputAsync(string input, CancellationToken cancellationToken = default) =>
         SendInputAsync(Encoding.UTF8.GetBytes(input), cancellationToken);
 
     /// <summary>Asks the board for its MicroPython version (GET_VER).</summary>
-    public async Task<WebReplVersion> GetVersionAsync(CancellationToken cancellationToken = default)
-    {
-        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await RunTransferAsync("version request", async token =>
-            {
-                await SendBinaryAsync(new WebReplRequest(WebReplOperation.GetVersion, 0, string.Empty).ToArray(), token).ConfigureAwait(false);
-                byte[] reply = new byte[WebReplVersion.Length];
-                await ReadBinaryAsync(reply, "version reply", token).ConfigureAwait(false);
-                return WebReplVersion.Read(reply);
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _operationLock.Release();
-        }
-    }
+    public Task<WebReplVersion> GetVersionAsync(CancellationToken cancellationToken = default) =>
+        UnderOperationLockAsync(token => _transfers.GetVersionAsync(token), cancellationToken);
 
     /// <summary>Sends a local file to the board (PUT_FILE).</summary>
     /// <exception cref="ArgumentException">The board name is longer than 63 bytes of UTF-8.</exception>
@@ -324,37 +227,128 @@ public sealed partial class WebReplClient : IAsyncDisposable
             throw new ArgumentException($"The file is {length} bytes; WebREPL transfers at most {uint.MaxValue} bytes.", nameof(source));
         }
 
-        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await UnderOperationLockAsync(token => _transfers.PutAsync(source, length, remotePath, progress, token), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Fetches a board file into a local file, atomically: the bytes go to a temporary file beside it, renamed
+    /// at the end; a failed or cancelled fetch leaves no partial file and keeps an existing one.
+    /// </summary>
+    /// <returns>The number of bytes fetched.</returns>
+    public Task<long> GetFileAsync(string remotePath, string localPath, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        GetFileAsync(remotePath, localPath, progress, null, cancellationToken);
+
+    /// <summary>Fetches a board file into a local file, atomically, as <paramref name="options"/> say.</summary>
+    /// <returns>The number of bytes fetched.</returns>
+    /// <exception cref="WebReplFileChangedException">The file's size changed on the board during the fetch (with a known size).</exception>
+    public async Task<long> GetFileAsync(string remotePath, string localPath, IProgress<long>? progress, WebReplGetOptions? options, CancellationToken cancellationToken = default)
+    {
+        WebReplRequest.ValidateFileName(remotePath);
+        string fullPath = Path.GetFullPath(localPath);
+        string directory = Path.GetDirectoryName(fullPath) ?? ".";
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.webrepl-part");
         try
         {
-            await RunTransferAsync($"put of '{remotePath}'", async token =>
+            long length;
+            var destination = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true);
+            await using (destination.ConfigureAwait(false))
             {
-                await SendBinaryAsync(new WebReplRequest(WebReplOperation.PutFile, (uint)length, remotePath).ToArray(), token).ConfigureAwait(false);
-                await ReadStatusAsync($"put of '{remotePath}'", token, PutOpenFailedHint).ConfigureAwait(false);
-                byte[] buffer = new byte[Math.Clamp(_options.PutChunkSize, 1, 65535)];
-                long sent = 0;
-                while (sent < length)
-                {
-                    int read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - sent)), token).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        throw new IOException($"The local file ended after {sent} of {length} bytes: it changed while being sent.");
-                    }
+                length = await GetFileAsync(remotePath, destination, progress, options, cancellationToken).ConfigureAwait(false);
+                await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-                    await SendBinaryAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
-                    sent += read;
-                    progress?.Report(sent);
-                }
-
-                await ReadStatusAsync($"put of '{remotePath}'", token).ConfigureAwait(false);
-                LogTransfer(_logger, "put", remotePath, length);
-                return length;
-            }, cancellationToken).ConfigureAwait(false);
+            File.Move(temporary, fullPath, overwrite: true);
+            return length;
         }
         finally
         {
-            _operationLock.Release();
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
         }
+    }
+
+    /// <summary>Fetches a board file into <paramref name="destination"/> (GET_FILE); the size is not known, so at most three chunk requests are in flight.</summary>
+    /// <returns>The number of bytes fetched.</returns>
+    /// <exception cref="WebReplRemoteException">The board did not answer, or dropped the connection (a missing file does that).</exception>
+    public Task<long> GetFileAsync(string remotePath, Stream destination, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        GetFileAsync(remotePath, destination, progress, null, cancellationToken);
+
+    /// <summary>
+    /// Fetches a board file into <paramref name="destination"/> (GET_FILE), with several chunk requests in flight as
+    /// <paramref name="options"/> allow. With a known size, the destination never gets more than that many bytes.
+    /// </summary>
+    /// <returns>The number of bytes fetched.</returns>
+    /// <exception cref="WebReplRemoteException">The board did not answer, or dropped the connection (a missing file does that).</exception>
+    /// <exception cref="WebReplFileChangedException">The file's size changed on the board during the fetch (with a known size).</exception>
+    public Task<long> GetFileAsync(string remotePath, Stream destination, IProgress<long>? progress, WebReplGetOptions? options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        WebReplRequest.ValidateFileName(remotePath);
+        var getOptions = options ?? WebReplGetOptions.Default;
+        return UnderOperationLockAsync(token => _transfers.GetAsync(remotePath, destination, progress, getOptions, token), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="code"/> on the board (interrupting what runs) and returns what it printed.
+    /// Reads the terminal output itself: do not read <see cref="Output"/> meanwhile.
+    /// </summary>
+    /// <exception cref="WebReplExecutionException">The code raised an exception; it carries the board's traceback.</exception>
+    /// <exception cref="WebReplProtocolException">The output is longer than <see cref="WebReplClientOptions.MaxOperationReplyBytes"/> (use the overload that streams it).</exception>
+    public Task<string> ExecAsync(string code, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        ThrowIfDisposed();
+        return _raw.ExecCollectingAsync(code, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="code"/> on the board and hands its output to <paramref name="output"/> as it comes.
+    /// Cancelling interrupts the code on the board (Ctrl-C).
+    /// </summary>
+    /// <exception cref="WebReplExecutionException">The code raised an exception; it carries the board's traceback.</exception>
+    public Task ExecAsync(string code, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        ArgumentNullException.ThrowIfNull(output);
+        ThrowIfDisposed();
+        return _raw.ExecStreamingAsync(code, output, cancellationToken);
+    }
+
+    /// <summary>Evaluates a Python expression on the board and returns its <c>repr</c>.</summary>
+    public async Task<string> EvalAsync(string expression, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(expression);
+        string output = await ExecAsync($"print(repr({expression}))", cancellationToken).ConfigureAwait(false);
+        return output.TrimEnd('\r', '\n');
+    }
+
+    /// <summary>
+    /// Soft reset (Ctrl-D at the friendly prompt): the board clears its Python state and keeps its files. Real
+    /// boards end the WebREPL session when they reset, so the client then connects and logs in again, for up
+    /// to <paramref name="reconnectWithin"/> (default: the connect timeout).
+    /// </summary>
+    /// <returns>The client to use from now on: this one if the board kept the connection, else a new one.</returns>
+    public async Task<WebReplClient> SoftResetAsync(TimeSpan? reconnectWithin = null, CancellationToken cancellationToken = default)
+    {
+        bool kept = await UnderOperationLockAsync(_raw.SoftResetAsync, cancellationToken).ConfigureAwait(false);
+        return kept ? this : await ReconnectAsync(reconnectWithin ?? _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Hard reset (<c>machine.reset()</c>). The board drops the connection as it restarts; with
+    /// <paramref name="wait"/>, connects and logs in again (for up to <paramref name="reconnectWithin"/>, default
+    /// 30 s) and returns the new client, else returns null.
+    /// </summary>
+    public async Task<WebReplClient?> HardResetAsync(bool wait, TimeSpan? reconnectWithin = null, CancellationToken cancellationToken = default)
+    {
+        await UnderOperationLockAsync(async token =>
+        {
+            await _raw.HardResetAsync(token).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        return wait ? await ReconnectAsync(reconnectWithin ?? TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>Closes the connection politely (a close frame), then the socket.</summary>
@@ -365,17 +359,16 @@ public sealed partial class WebReplClient : IAsyncDisposable
             return;
         }
 
-        if (!_receiveLoop.IsCompleted)
+        if (!_connection.Completion.IsCompleted)
         {
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             try
             {
-                // Back to the friendly REPL if an operation left the board at the raw prompt (see WithRawReplAsync),
-                // then the close frame; the board takes both in order. Its answer to the close is awaited: it comes as
-                // the board ends the session, so that a command run right after finds the board free.
-                await LeaveRawReplUnawaitedAsync(quick.Token).ConfigureAwait(false);
-                await _connection.CloseAsync(1000, "client closed", quick.Token).ConfigureAwait(false);
-                await _receiveLoop.WaitAsync(quick.Token).ConfigureAwait(false);
+                // Back to the friendly REPL if an operation left the board at the raw prompt, then the close frame;
+                // the board takes both in order. Its answer to the close is awaited: it comes as the board ends the
+                // session, so that a command run right after finds the board free.
+                await _raw.LeaveAsClosingAsync(quick.Token).ConfigureAwait(false);
+                await _connection.CloseAsync("client closed", quick.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
             {
@@ -383,186 +376,54 @@ public sealed partial class WebReplClient : IAsyncDisposable
             }
         }
 
-        await _shutdown.CancelAsync().ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
-        await _receiveLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _shutdown.Dispose();
         _operationLock.Dispose();
     }
 
-    private static bool IsPasswordPrompt(List<byte> seen)
+    Task<string> IBoardOperations.ExecOperationAsync(string code, CancellationToken cancellationToken)
     {
-        // Boards send "Password: "; a client may go by the colon and the space.
-        int n = seen.Count;
-        return n >= 2 && seen[n - 2] == (byte)':' && seen[n - 1] == (byte)' ';
+        ThrowIfDisposed();
+        // The client's own programs: bounded output, and a board silent for longer than a reply takes is an error.
+        return _raw.ExecCollectingAsync(code, _options.ReplyTimeout, cancellationToken);
     }
 
-    /// <summary>
-    /// Runs one transfer under the reply timeout. A transfer that fails half way leaves the board in the
-    /// middle of a request, so the connection is closed: the error says why.
-    /// </summary>
-    private async Task<T> RunTransferAsync<T>(string what, Func<CancellationToken, Task<T>> transfer, CancellationToken cancellationToken)
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    /// <summary>Runs a transfer or a reset holding the operation lock, so that no input or REPL operation comes between.</summary>
+    private async Task<T> UnderOperationLockAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (_receiveLoop.IsCompleted)
-        {
-            throw new WebReplConnectionException($"{Target}: {_closeDescription}. Connect again.");
-        }
-
-        if (_requestParserDirty is not null)
-        {
-            throw new WebReplConnectionException($"{Target}: {_requestParserDirty} No file transfer is possible on this connection (the terminal still works). Connect again.");
-        }
-
-        using var reply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ThrowIfDisposed();
+        await _operationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await transfer(reply.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not WebReplRemoteException and not ArgumentException)
-        {
-            // The board is mid-request: nothing sent later would be understood.
-            _connection.Abort();
-            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                throw new WebReplTimeoutException($"The {what} got no reply from {Target} within {_options.ReplyTimeout.TotalSeconds:0.#} s; the connection was closed.", ex);
-            }
-
-            throw;
-        }
-        catch (WebReplRemoteException ex) when (ex is not WebReplFileChangedException { ConnectionKept: true })
-        {
-            _connection.Abort();
-            throw;
-        }
-    }
-
-    /// <summary>A GET in a session that ends after it left more requests than a record can absorb (see <see cref="WebReplGetOptions.SessionEndsAfter"/>).</summary>
-    private void MarkRequestParserDirty(int surplus) =>
-        _requestParserDirty = $"the last fetch left {surplus} unanswered chunk requests, which the board holds as the start of a request record.";
-
-    private ValueTask SendBinaryAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
-        _connection.SendAsync(payload, WebSocketFrameType.Binary, true, cancellationToken);
-
-    /// <summary>
-    /// Reads a status reply. <paramref name="openFailedHint"/>, given for the reply to opening a file, turns
-    /// silence or a drop into a <see cref="WebReplRemoteException"/>: that is how a board reports a bad path.
-    /// </summary>
-    private async Task ReadStatusAsync(string what, CancellationToken cancellationToken, string? openFailedHint = null)
-    {
-        byte[] status = new byte[WebReplStatus.Length];
-        try
-        {
-            await ReadBinaryAsync(status, "status", cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (openFailedHint is not null && ex is WebReplConnectionException or WebReplTimeoutException)
-        {
-            throw new WebReplRemoteException(
-                $"The {what} failed: {Target} {(ex is WebReplTimeoutException ? $"sent no reply within {_options.ReplyTimeout.TotalSeconds:0.#} s" : "dropped the connection")}. " +
-                openFailedHint, ex);
-        }
-
-        if (!WebReplStatus.TryRead(status, out ushort code))
-        {
-            throw new WebReplProtocolException($"The {what} got a malformed status reply from {Target}: {Convert.ToHexString(status)}.");
-        }
-
-        if (code != 0)
-        {
-            throw new WebReplRemoteException($"The {what} failed: {Target} replied with error code {code}.");
-        }
-    }
-
-    /// <summary>Reads exactly <paramref name="destination"/>'s length from the binary frames, as one byte stream.</summary>
-    private async ValueTask ReadBinaryAsync(Memory<byte> destination, string what, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.ReplyTimeout);
-        try
-        {
-            while (!destination.IsEmpty)
-            {
-                if (_binaryPending.IsEmpty)
-                {
-                    if (!_binary.Reader.TryRead(out _binaryPending))
-                    {
-                        if (!await _binary.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
-                        {
-                            throw new WebReplConnectionException($"{Target}: {_closeDescription} while waiting for the {what}.");
-                        }
-
-                        continue;
-                    }
-                }
-
-                int n = Math.Min(destination.Length, _binaryPending.Length);
-                _binaryPending[..n].CopyTo(destination);
-                _binaryPending = _binaryPending[n..];
-                destination = destination[n..];
-            }
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new WebReplTimeoutException($"{Target} sent no {what} within {_options.ReplyTimeout.TotalSeconds:0.#} s.", ex);
-        }
-    }
-
-    private async Task ReceiveLoopAsync()
-    {
-        Exception? error = null;
-        try
-        {
-            while (true)
-            {
-                var frame = await _connection.ReceiveAsync(_shutdown.Token).ConfigureAwait(false);
-                switch (frame.Type)
-                {
-                    case WebSocketFrameType.Text:
-                        if (!frame.Payload.IsEmpty)
-                        {
-                            _output.Writer.TryWrite(frame.Payload);
-                        }
-
-                        break;
-                    case WebSocketFrameType.Binary:
-                        _binary.Writer.TryWrite(frame.Payload);
-                        break;
-                    default:
-                        _closedWithStatus = frame.CloseStatus is not null;
-                        _closeDescription = frame.CloseStatus is int status
-                            ? $"the other end (a board or a gateway) closed the connection ({status}{(string.IsNullOrEmpty(frame.CloseReason) ? string.Empty : ": " + frame.CloseReason)})"
-                            : frame.CloseReason is null ? "the board closed the connection" : $"the board closed the connection ({frame.CloseReason})";
-                        return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
-        {
-            _closeDescription = "the connection was closed by this client";
-        }
-        catch (WebReplException ex)
-        {
-            _closeDescription = "the connection was lost: " + ex.Message;
-            error = ex;
+            return await operation(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            LogClosed(_logger, _targetText, _closeDescription);
-            _output.Writer.TryComplete();
-            _binary.Writer.TryComplete();
-            _ = error;
+            _operationLock.Release();
         }
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Connected to {Target}")]
-    private static partial void LogConnected(ILogger logger, string target);
+    /// <summary>Connects and logs in again with the same target, options and password, retrying until <paramref name="within"/>.</summary>
+    private async Task<WebReplClient> ReconnectAsync(TimeSpan within, CancellationToken cancellationToken)
+    {
+        string password = _password ?? throw new InvalidOperationException("The client was never logged in, so it cannot log in again.");
+        await DisposeAsync().ConfigureAwait(false);
+        var deadline = DateTime.UtcNow + within;
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                return await ConnectAndLoginAsync(Target, password, _options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebReplConnectionException or WebReplTimeoutException)
+            {
+                last = ex;
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+            }
+        }
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Logged in to {Target}")]
-    private static partial void LogLoggedIn(ILogger logger, string target);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Finished {Operation} of {RemotePath}: {Bytes} bytes")]
-    private static partial void LogTransfer(ILogger logger, string operation, string remotePath, long bytes);
-
-    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Connection to {Target} ended: {Reason}")]
-    private static partial void LogClosed(ILogger logger, string target, string reason);
+        throw new WebReplConnectionException($"{Target} did not accept a new connection within {within.TotalSeconds:0.#} s after the reset.", last);
+    }
 }

@@ -188,6 +188,28 @@ public sealed class VirtualBoardTests : IAsyncLifetime
         Assert.Equal("True", await repl.RunLineAsync("print(n > 0)", Token));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("n = 0\rwhile True: n += 1; n == 1 and print('run' + 'ning')\r\r")]
+    [InlineData("import time\rn = 0\rwhile True: n += 1; n == 1 and print('run' + 'ning'); time.sleep(0.1)\r\r")]
+    public async Task EnterSequence_InOneMessage_StopsWhatRunsAndEntersTheRawRepl(string program)
+    {
+        // The client's raw-REPL entry (RawRepl.EnterSequence): CR, Ctrl-C twice, CR, Ctrl-A, as one WebSocket message.
+        await using var repl = await TestBoards.ConnectAsync(_board, Token);
+        if (program.Length > 0)
+        {
+            await repl.Client.SendInputAsync(program, Token);
+            await repl.ReadUntilAsync("running", Token); // the echo says 'run' + 'ning': this is the loop, running
+        }
+
+        await repl.Client.SendInputAsync("\r\u0003\u0003\r\u0001", Token);
+        string before = await repl.ReadUntilAsync("raw REPL; CTRL-B to exit\r\n>", Token);
+        await repl.Client.SendInputAsync("print('raw', 6*7)\u0004", Token);
+
+        Assert.Equal("OKraw 42\r\n\u0004\u0004>", await repl.ReadUntilAsync("\u0004>", Token));
+        Assert.Equal(program.Length > 0, before.Contains("KeyboardInterrupt", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task SoftReset_ClearsState_KeepsFiles()
     {

@@ -7,7 +7,7 @@ namespace WebRepl.Fuzz.Targets;
 /// <summary>
 /// The WebSocket frame reader (<see cref="WebSocketConnection.ReceiveAsync"/>) in each role, on a peer's bytes
 /// split into reads of every size. Invariants: the frames, the close and the error are those of a plain reading
-/// of RFC 6455 as PROTOCOL.md narrows it (a reference decoder below); only WebRepl's protocol and connection
+/// of RFC 6455 as docs/protocol.md ("Transport") narrows it (a reference decoder below); only WebRepl's protocol and connection
 /// errors are thrown; <see cref="WebSocketConnection.HasBufferedFrame"/> never promises a frame that needs a
 /// read; what the reader writes back (pongs, the close echo) is well formed and masked only by a client.
 /// Input: [role][piece count] [piece sizes...] [the peer's bytes].

@@ -73,9 +73,9 @@ public sealed class BoardFiles
 {
     private const int EEXIST = 17;
 
-    private readonly WebReplClient _client;
+    private readonly IBoardOperations _board;
 
-    internal BoardFiles(WebReplClient client) => _client = client;
+    internal BoardFiles(IBoardOperations board) => _board = board;
 
     /// <summary>The entries of a folder (or the file itself, for a file), sorted by path.</summary>
     /// <exception cref="BoardFileException">The path does not exist.</exception>
@@ -173,7 +173,7 @@ public sealed class BoardFiles
     public async Task<long> ReadAsync(string path, Stream destination, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         var entry = await RequireFileAsync(path, cancellationToken).ConfigureAwait(false);
-        return await _client.GetFileAsync(path, destination, progress, new WebReplGetOptions { ExpectedSize = entry.Size }, cancellationToken).ConfigureAwait(false);
+        return await _board.GetFileAsync(path, destination, progress, new WebReplGetOptions { ExpectedSize = entry.Size }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Fetches a file's bytes (checked first, as <see cref="ReadAsync(string, Stream, IProgress{long}, CancellationToken)"/>).</summary>
@@ -188,7 +188,7 @@ public sealed class BoardFiles
     public async Task<long> DownloadAsync(string path, string localPath, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         var entry = await RequireFileAsync(path, cancellationToken).ConfigureAwait(false);
-        return await _client.GetFileAsync(path, localPath, progress, new WebReplGetOptions { ExpectedSize = entry.Size }, cancellationToken).ConfigureAwait(false);
+        return await _board.GetFileAsync(path, localPath, progress, new WebReplGetOptions { ExpectedSize = entry.Size }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -413,7 +413,7 @@ public sealed class BoardFiles
 
                 try
                 {
-                    await _client.PutFileAsync(source, path, progress, cancellationToken).ConfigureAwait(false);
+                    await _board.PutFileAsync(source, path, progress, cancellationToken).ConfigureAwait(false);
                 }
                 catch (WebReplRemoteException ex)
                 {
@@ -493,7 +493,7 @@ public sealed class BoardFiles
     {
         try
         {
-            return await _client.ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
+            return await _board.ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
         }
         catch (WebReplExecutionException ex) when (ex.OsErrno is int errno)
         {

@@ -48,9 +48,15 @@ public sealed record SyncPlan(IReadOnlyList<SyncAction> Actions, int Unchanged)
 public static class BoardSync
 {
     /// <summary>Works out what to do, without changing anything.</summary>
-    public static async Task<SyncPlan> PlanAsync(WebReplClient client, string localFolder, string remoteFolder, bool delete, CancellationToken cancellationToken = default)
+    public static Task<SyncPlan> PlanAsync(WebReplClient client, string localFolder, string remoteFolder, bool delete, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
+        return PlanAsync(client.Files, localFolder, remoteFolder, delete, cancellationToken);
+    }
+
+    /// <summary>Works out what to do on the board whose files <paramref name="files"/> are, without changing anything.</summary>
+    internal static async Task<SyncPlan> PlanAsync(BoardFiles files, string localFolder, string remoteFolder, bool delete, CancellationToken cancellationToken)
+    {
         if (!Directory.Exists(localFolder))
         {
             throw new DirectoryNotFoundException($"No such local folder: '{localFolder}'.");
@@ -65,9 +71,40 @@ public static class BoardSync
                 $"{tooLong.Count} board path(s) would be longer than WebREPL's {WebReplRequest.MaxFileNameBytes} bytes, e.g. '{tooLong[0]}'. Use shorter names or a shorter board folder.");
         }
 
-        var remote = new Dictionary<string, BoardEntry>(StringComparer.Ordinal);
-        var rootEntry = remoteRoot.Length == 0 || remoteRoot == "/" ? new BoardEntry(remoteRoot, true, 0) : await client.Files.StatAsync(remoteRoot, cancellationToken).ConfigureAwait(false);
         var actions = new List<SyncAction>();
+        var remote = await BoardTreeAsync(files, remoteRoot, actions, cancellationToken).ConfigureAwait(false);
+        // Same size: compare SHA-256, all in one board program.
+        var sameSize = local.Where(l => l.Value is { } file && remote.TryGetValue(l.Key, out var r) && !r.IsDirectory && r.Size == file.Length).Select(l => l.Key).ToList();
+        var boardHashes = await files.HashManyAsync(sameSize, cancellationToken).ConfigureAwait(false);
+        var deletions = new List<SyncAction>();
+        int unchanged = await CompareAsync(local, remote, boardHashes, actions, deletions, cancellationToken).ConfigureAwait(false);
+        if (delete)
+        {
+            // Deepest first, and nothing below a folder that is removed anyway.
+            var removed = remote.Keys.Where(p => !local.ContainsKey(p)).OrderBy(p => p, StringComparer.Ordinal).ToList();
+            foreach (string path in removed.Where(p => !removed.Any(other => p.StartsWith(other + "/", StringComparison.Ordinal))))
+            {
+                deletions.Add(new SyncAction(SyncActionKind.Delete, path, null, 0));
+            }
+        }
+
+        // A type clash (file where a folder goes, or the reverse) is removed first.
+        var clashes = deletions.Where(d => local.ContainsKey(d.RemotePath)).ToList();
+        var ordered = clashes.Concat(actions.Where(a => a.Kind == SyncActionKind.CreateFolder))
+            .Concat(actions.Where(a => a.Kind != SyncActionKind.CreateFolder))
+            .Concat(deletions.Except(clashes).OrderByDescending(d => d.RemotePath.Count(c => c == '/')))
+            .ToList();
+        return new SyncPlan(ordered, unchanged);
+    }
+
+    /// <summary>
+    /// The board's tree below <paramref name="remoteRoot"/>, by path; empty when the folder does not exist yet, and
+    /// then making it is the first action.
+    /// </summary>
+    private static async Task<Dictionary<string, BoardEntry>> BoardTreeAsync(BoardFiles files, string remoteRoot, List<SyncAction> actions, CancellationToken cancellationToken)
+    {
+        var remote = new Dictionary<string, BoardEntry>(StringComparer.Ordinal);
+        var rootEntry = remoteRoot.Length == 0 || remoteRoot == "/" ? new BoardEntry(remoteRoot, true, 0) : await files.StatAsync(remoteRoot, cancellationToken).ConfigureAwait(false);
         if (rootEntry is { IsDirectory: false })
         {
             throw new BoardFileException($"':{remoteRoot}' is a file on the board, not a folder.", remoteRoot, 20);
@@ -76,20 +113,27 @@ public static class BoardSync
         if (rootEntry is null)
         {
             actions.Add(new SyncAction(SyncActionKind.CreateFolder, remoteRoot, null, 0));
-        }
-        else
-        {
-            foreach (var entry in await client.Files.ListAsync(remoteRoot, recursive: true, cancellationToken).ConfigureAwait(false))
-            {
-                remote[entry.Path] = entry;
-            }
+            return remote;
         }
 
-        // Same size: compare SHA-256, all in one board program.
-        var sameSize = local.Where(l => l.Value is { } file && remote.TryGetValue(l.Key, out var r) && !r.IsDirectory && r.Size == file.Length).Select(l => l.Key).ToList();
-        var boardHashes = await client.Files.HashManyAsync(sameSize, cancellationToken).ConfigureAwait(false);
+        foreach (var entry in await files.ListAsync(remoteRoot, recursive: true, cancellationToken).ConfigureAwait(false))
+        {
+            remote[entry.Path] = entry;
+        }
+
+        return remote;
+    }
+
+    /// <summary>
+    /// Each local path against the board's: folders to make, files to send (missing, or a different size or hash),
+    /// and what stands in the way (a file where a folder goes, or the reverse) to remove.
+    /// </summary>
+    /// <returns>How many files are already the same.</returns>
+    private static async Task<int> CompareAsync(
+        Dictionary<string, FileInfo?> local, Dictionary<string, BoardEntry> remote, IReadOnlyDictionary<string, string?> boardHashes,
+        List<SyncAction> actions, List<SyncAction> deletions, CancellationToken cancellationToken)
+    {
         int unchanged = 0;
-        var deletions = new List<SyncAction>();
         foreach (var (path, file) in local.OrderBy(l => l.Key, StringComparer.Ordinal))
         {
             remote.TryGetValue(path, out var existing);
@@ -129,23 +173,7 @@ public static class BoardSync
             }
         }
 
-        if (delete)
-        {
-            // Deepest first, and nothing below a folder that is removed anyway.
-            var removed = remote.Keys.Where(p => !local.ContainsKey(p)).OrderBy(p => p, StringComparer.Ordinal).ToList();
-            foreach (string path in removed.Where(p => !removed.Any(other => p.StartsWith(other + "/", StringComparison.Ordinal))))
-            {
-                deletions.Add(new SyncAction(SyncActionKind.Delete, path, null, 0));
-            }
-        }
-
-        // A type clash (file where a folder goes, or the reverse) is removed first.
-        var clashes = deletions.Where(d => local.ContainsKey(d.RemotePath)).ToList();
-        var ordered = clashes.Concat(actions.Where(a => a.Kind == SyncActionKind.CreateFolder))
-            .Concat(actions.Where(a => a.Kind != SyncActionKind.CreateFolder))
-            .Concat(deletions.Except(clashes).OrderByDescending(d => d.RemotePath.Count(c => c == '/')))
-            .ToList();
-        return new SyncPlan(ordered, unchanged);
+        return unchanged;
     }
 
     /// <summary>Carries out a plan. <paramref name="onAction"/> is told of each step before it is done.</summary>
@@ -155,6 +183,7 @@ public static class BoardSync
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(plan);
+        var files = client.Files;
         var sent = new List<SyncAction>();
         foreach (var action in plan.Actions)
         {
@@ -162,29 +191,29 @@ public static class BoardSync
             switch (action.Kind)
             {
                 case SyncActionKind.CreateFolder:
-                    await client.Files.MakeDirectoryAsync(action.RemotePath, parents: true, cancellationToken).ConfigureAwait(false);
+                    await files.MakeDirectoryAsync(action.RemotePath, parents: true, cancellationToken).ConfigureAwait(false);
                     break;
                 case SyncActionKind.Delete:
-                    await client.Files.RemoveAsync(action.RemotePath, recursive: true, cancellationToken).ConfigureAwait(false);
+                    await files.RemoveAsync(action.RemotePath, recursive: true, cancellationToken).ConfigureAwait(false);
                     break;
                 default:
-                    await client.Files.UploadAsync(action.LocalPath!, action.RemotePath, verify: false, progress, cancellationToken).ConfigureAwait(false);
+                    await files.UploadAsync(action.LocalPath!, action.RemotePath, verify: false, progress, cancellationToken).ConfigureAwait(false);
                     sent.Add(action);
                     break;
             }
         }
 
-        return verify ? await VerifyAsync(client, sent, progress, cancellationToken).ConfigureAwait(false) : [];
+        return verify ? await VerifyAsync(files, sent, progress, cancellationToken).ConfigureAwait(false) : [];
     }
 
     /// <summary>Checks sent files by SHA-256 in one board program; sends mismatches once more and checks again.</summary>
-    internal static async Task<IReadOnlyList<string>> VerifyAsync(WebReplClient client, IReadOnlyList<SyncAction> sent, IProgress<long>? progress, CancellationToken cancellationToken)
+    internal static async Task<IReadOnlyList<string>> VerifyAsync(BoardFiles files, IReadOnlyList<SyncAction> sent, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var resent = new List<string>();
         var toCheck = sent;
         for (int round = 1; toCheck.Count > 0; round++)
         {
-            var hashes = await client.Files.HashManyAsync([.. toCheck.Select(a => a.RemotePath)], cancellationToken).ConfigureAwait(false);
+            var hashes = await files.HashManyAsync([.. toCheck.Select(a => a.RemotePath)], cancellationToken).ConfigureAwait(false);
             var bad = new List<SyncAction>();
             foreach (var action in toCheck)
             {
@@ -208,7 +237,7 @@ public static class BoardSync
 
             foreach (var action in bad)
             {
-                await client.Files.UploadAsync(action.LocalPath!, action.RemotePath, verify: false, progress, cancellationToken).ConfigureAwait(false);
+                await files.UploadAsync(action.LocalPath!, action.RemotePath, verify: false, progress, cancellationToken).ConfigureAwait(false);
                 resent.Add(action.RemotePath);
             }
 

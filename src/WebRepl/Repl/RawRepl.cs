@@ -9,16 +9,18 @@ namespace WebRepl.Repl;
 /// raw REPL (Ctrl-A), send the code with raw-paste's flow control (or, where the board refuses raw-paste,
 /// in paced pieces), read <c>OK</c>, the output up to <c>\x04</c>, the error output up to <c>\x04</c>, the
 /// prompt, then leave (Ctrl-B). Input is never sent faster than the board's ~256-byte buffer takes it.
-/// The caller holds the client's operation lock.
+/// The caller holds the client's operation lock; the board is reached through an <see cref="IReplTerminal"/>.
 /// </summary>
 internal sealed class RawRepl
 {
     private static readonly byte[] RawPrompt = "raw REPL; CTRL-B to exit\r\n>"u8.ToArray();
     private static readonly byte[] FriendlyPrompt = ">>> "u8.ToArray();
 
-    // Ctrl-C twice stops a program (one may be swallowed by a program's own handler); Ctrl-A enters the raw REPL.
-    private static readonly byte[] Interrupt = "\r\u0003\u0003"u8.ToArray();
-    private static readonly byte[] EnterRaw = "\r\u0001"u8.ToArray();
+    // Ctrl-C twice stops a program (one may be swallowed by a program's own handler); the CR then leaves an empty
+    // line, where Ctrl-A enters the raw REPL. One message: the firmware reads its input a byte at a time whatever the
+    // frames (modwebrepl.c, pyexec.c), so this is what two sends were, but a gateway sees the Ctrl-A with the Ctrl-C
+    // and nothing (another client's keys, a board under load acting on half of it) can come between the two.
+    internal static readonly byte[] EnterSequence = "\r\u0003\u0003\r\u0001"u8.ToArray();
 
     // A board answers Ctrl-A within milliseconds, and a WebREPL round trip (Wi-Fi, a gateway) takes well under a
     // second; silence for longer means the Ctrl-A was lost (it came while an interrupted program was unwinding, a
@@ -29,18 +31,18 @@ internal sealed class RawRepl
     private const int PlainPiece = 128;
     private static readonly TimeSpan PlainPause = TimeSpan.FromMilliseconds(10);
 
-    private readonly WebReplClient _client;
+    private readonly IReplTerminal _terminal;
     private readonly ReplReader _reader;
     private readonly TimeSpan _replyTimeout;
     private readonly TimeSpan _enterRetry;
     private readonly int _maxReply;
 
-    public RawRepl(WebReplClient client)
+    public RawRepl(IReplTerminal terminal, WebReplClientOptions options)
     {
-        _client = client;
-        _maxReply = client.Options.MaxOperationReplyBytes;
-        _reader = new ReplReader(client.Output, Math.Max(_maxReply, ReplReader.MinimumPending));
-        _replyTimeout = client.Options.ReplyTimeout;
+        _terminal = terminal;
+        _maxReply = options.MaxOperationReplyBytes;
+        _reader = new ReplReader(terminal.Output, Math.Max(_maxReply, ReplReader.MinimumPending));
+        _replyTimeout = options.ReplyTimeout;
         // At least a few tries within a short reply timeout.
         _enterRetry = TimeSpan.FromTicks(Math.Min(EnterRetryAfter.Ticks, _replyTimeout.Ticks / 4));
     }
@@ -61,9 +63,8 @@ internal sealed class RawRepl
         bool retried = false;
         await WithReplyTimeoutAsync("the raw REPL prompt", async token =>
         {
-            await _client.SendTerminalAsync(Interrupt, token).ConfigureAwait(false);
             _reader.Discard();
-            await _client.SendTerminalAsync(EnterRaw, token).ConfigureAwait(false);
+            await _terminal.SendAsync(EnterSequence, token).ConfigureAwait(false);
             while (true)
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -77,8 +78,7 @@ internal sealed class RawRepl
                 {
                     // Keep what has arrived (part of a banner, perhaps); a cancelled read loses no output.
                     retried = true;
-                    await _client.SendTerminalAsync(Interrupt, token).ConfigureAwait(false);
-                    await _client.SendTerminalAsync(EnterRaw, token).ConfigureAwait(false);
+                    await _terminal.SendAsync(EnterSequence, token).ConfigureAwait(false);
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
@@ -94,7 +94,7 @@ internal sealed class RawRepl
     {
         await WithReplyTimeoutAsync("the friendly prompt", async token =>
         {
-            await _client.SendTerminalAsync("\r\u0002"u8.ToArray(), token).ConfigureAwait(false);
+            await _terminal.SendAsync("\r\u0002"u8.ToArray(), token).ConfigureAwait(false);
             await _reader.ReadUntilAsync(FriendlyPrompt, token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         _reader.ReturnPending();
@@ -146,7 +146,7 @@ internal sealed class RawRepl
     {
         // The raw REPL does not echo, so only the output can match (and the marker is new each time).
         string marker = $"webrepl-sync-{Random.Shared.Next():x8}";
-        await _client.SendTerminalAsync(Encoding.ASCII.GetBytes($"print('{marker}', end='')\u0004"), cancellationToken).ConfigureAwait(false);
+        await _terminal.SendAsync(Encoding.ASCII.GetBytes($"print('{marker}', end='')\u0004"), cancellationToken).ConfigureAwait(false);
         await _reader.ReadUntilAsync(Encoding.ASCII.GetBytes($"OK{marker}\u0004\u0004>"), cancellationToken).ConfigureAwait(false);
     }
 
@@ -156,9 +156,9 @@ internal sealed class RawRepl
         using var bound = new CancellationTokenSource(_replyTimeout);
         try
         {
-            await _client.SendTerminalAsync("\u0003"u8.ToArray(), bound.Token).ConfigureAwait(false);
+            await _terminal.SendAsync("\u0003"u8.ToArray(), bound.Token).ConfigureAwait(false);
             await _reader.ReadUntilAsync("\u0004>"u8.ToArray(), bound.Token).ConfigureAwait(false);
-            await _client.SendTerminalAsync("\r\u0002"u8.ToArray(), bound.Token).ConfigureAwait(false);
+            await _terminal.SendAsync("\r\u0002"u8.ToArray(), bound.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
         {
@@ -176,7 +176,7 @@ internal sealed class RawRepl
             "\u0005A\u0001"u8.CopyTo(all);
             code.Span.CopyTo(all.AsSpan(3));
             all[^1] = 0x04;
-            await _client.SendTerminalAsync(all, cancellationToken).ConfigureAwait(false);
+            await _terminal.SendAsync(all, cancellationToken).ConfigureAwait(false);
             byte[] answer = await _reader.ReadBytesAsync(4, cancellationToken).ConfigureAwait(false);
             if (answer[0] != (byte)'R' || answer[1] != 1)
             {
@@ -193,7 +193,7 @@ internal sealed class RawRepl
 
         if (RawPasteSupported != false)
         {
-            await _client.SendTerminalAsync("\u0005A\u0001"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            await _terminal.SendAsync("\u0005A\u0001"u8.ToArray(), cancellationToken).ConfigureAwait(false);
             byte[] answer = await _reader.ReadBytesAsync(2, cancellationToken).ConfigureAwait(false);
             if (answer[0] == (byte)'R' && answer[1] == 1)
             {
@@ -206,7 +206,7 @@ internal sealed class RawRepl
             if (!(answer[0] == (byte)'R' && answer[1] == 0))
             {
                 // Firmware that predates raw-paste takes the bytes as code: clear the line, back to the prompt.
-                await _client.SendTerminalAsync("\u0003"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                await _terminal.SendAsync("\u0003"u8.ToArray(), cancellationToken).ConfigureAwait(false);
                 await _reader.ReadUntilAsync(">"u8.ToArray(), cancellationToken).ConfigureAwait(false);
             }
         }
@@ -214,11 +214,11 @@ internal sealed class RawRepl
         // The plain raw REPL: paced pieces, then Ctrl-D, and the board says OK.
         for (int sent = 0; sent < code.Length; sent += PlainPiece)
         {
-            await _client.SendTerminalAsync(code.Slice(sent, Math.Min(PlainPiece, code.Length - sent)), cancellationToken).ConfigureAwait(false);
+            await _terminal.SendAsync(code.Slice(sent, Math.Min(PlainPiece, code.Length - sent)), cancellationToken).ConfigureAwait(false);
             await Task.Delay(PlainPause, cancellationToken).ConfigureAwait(false);
         }
 
-        await _client.SendTerminalAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        await _terminal.SendAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         byte[] ok = await _reader.ReadBytesAsync(2, cancellationToken).ConfigureAwait(false);
         if (ok[0] != (byte)'O' || ok[1] != (byte)'K')
         {
@@ -262,18 +262,18 @@ internal sealed class RawRepl
                 else if (signal == 0x04)
                 {
                     // The board ended the paste early: acknowledge; its output follows as usual.
-                    await _client.SendTerminalAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                    await _terminal.SendAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
                     return;
                 }
             }
 
             int n = Math.Min(credit, code.Length - sent);
-            await _client.SendTerminalAsync(code.Slice(sent, n), cancellationToken).ConfigureAwait(false);
+            await _terminal.SendAsync(code.Slice(sent, n), cancellationToken).ConfigureAwait(false);
             sent += n;
             credit -= n;
         }
 
-        await _client.SendTerminalAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        await _terminal.SendAsync("\u0004"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         // The board answers 0x04 once it has all the code (grants may still come before it).
         while ((await _reader.ReadBytesAsync(1, cancellationToken).ConfigureAwait(false))[0] != 0x04)
         {
@@ -283,7 +283,7 @@ internal sealed class RawRepl
     /// <summary>The error for a reply past <see cref="WebReplClientOptions.MaxOperationReplyBytes"/>.</summary>
     public WebReplProtocolException TooMuch(string what) => new(string.Create(
         CultureInfo.InvariantCulture,
-        $"{_client.Target} sent more than {_maxReply:N0} bytes of {what}, more than this operation can take (a program printing without end, or a board that is not what it seems?). The operation was stopped; WebReplClientOptions.MaxOperationReplyBytes sets the limit."));
+        $"{_terminal.Target} sent more than {_maxReply:N0} bytes of {what}, more than this operation can take (a program printing without end, or a board that is not what it seems?). The operation was stopped; WebReplClientOptions.MaxOperationReplyBytes sets the limit."));
 
     /// <summary>
     /// After a reply was cut short (too long, or silent): stops what runs and leaves the raw REPL, without waiting
@@ -294,7 +294,7 @@ internal sealed class RawRepl
         using var bound = new CancellationTokenSource(_replyTimeout);
         try
         {
-            await _client.SendTerminalAsync("\u0003\u0003\r\u0002"u8.ToArray(), bound.Token).ConfigureAwait(false);
+            await _terminal.SendAsync("\u0003\u0003\r\u0002"u8.ToArray(), bound.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebReplException)
         {
@@ -315,7 +315,7 @@ internal sealed class RawRepl
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             throw new WebReplTimeoutException(
-                $"{_client.Target} did not send {what} within {_replyTimeout.TotalSeconds:0.#} s. Is a program running that ignores Ctrl-C, or is the board busy?", ex);
+                $"{_terminal.Target} did not send {what} within {_replyTimeout.TotalSeconds:0.#} s. Is a program running that ignores Ctrl-C, or is the board busy?", ex);
         }
     }
 }

@@ -29,6 +29,34 @@ public sealed class RawReplTests
     }
 
     [Fact]
+    public async Task ExecAsync_EntersWithInterruptAndCtrlAInOneMessage()
+    {
+        using var cts = TestTimeout.Start();
+        var console = new RawReplConsole();
+        await using var board = new Board(console);
+        await using var client = await board.ConnectAsync(cts.Token);
+
+        await client.ExecAsync("print('hello')", cts.Token);
+
+        // One text frame: a gateway sees the Ctrl-A with the Ctrl-C, and nothing can come between them.
+        Assert.Equal("\r\u0003\u0003\r\u0001"u8.ToArray(), console.Inputs[0]);
+        Assert.Equal(1, console.Inputs.Count(input => input.Contains((byte)0x03)));
+    }
+
+    [Fact]
+    public async Task ExecAsync_CtrlALost_SendsTheWholeSequenceAgainInOneMessage()
+    {
+        using var cts = TestTimeout.Start();
+        var console = new RawReplConsole(n => n == 1 ? null : TimeSpan.Zero);
+        await using var board = new Board(console);
+        await using var client = await board.ConnectAsync(cts.Token);
+
+        await client.ExecAsync("print('hello')", cts.Token);
+
+        Assert.Equal(["\r\u0003\u0003\r\u0001"u8.ToArray(), "\r\u0003\u0003\r\u0001"u8.ToArray()], console.Inputs.Take(2));
+    }
+
+    [Fact]
     public async Task ExecAsync_FirstCtrlALost_SendsItAgain_ReturnsExactOutput()
     {
         using var cts = TestTimeout.Start();

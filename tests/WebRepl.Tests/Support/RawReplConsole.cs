@@ -24,6 +24,7 @@ internal sealed partial class RawReplConsole(Func<int, TimeSpan?>? ctrlA = null)
     private readonly ConsoleOutputSlot _output = new();
     private readonly List<byte> _line = [];
     private readonly List<(string Code, bool Pasted)> _programs = [];
+    private readonly List<byte[]> _inputs = [];
     private bool _raw;
     private bool _pasting;
     private int _pasted;
@@ -37,6 +38,18 @@ internal sealed partial class RawReplConsole(Func<int, TimeSpan?>? ctrlA = null)
 
     /// <summary>How many raw REPL banners were printed.</summary>
     public int Banners => Volatile.Read(ref _banners);
+
+    /// <summary>Every input message (a text frame each) as it came, the password line excepted.</summary>
+    public IReadOnlyList<byte[]> Inputs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _inputs];
+            }
+        }
+    }
 
     /// <summary>The code run, in order, and whether it came through raw-paste.</summary>
     public IReadOnlyList<(string Code, bool Pasted)> Programs
@@ -52,6 +65,11 @@ internal sealed partial class RawReplConsole(Func<int, TimeSpan?>? ctrlA = null)
 
     public async ValueTask WriteInputAsync(ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
     {
+        lock (_gate)
+        {
+            _inputs.Add(input.ToArray());
+        }
+
         foreach (byte b in input.ToArray())
         {
             await TakeAsync(b, cancellationToken);

@@ -191,32 +191,6 @@ public sealed class WebSocketConnectionTests
     }
 
     [Fact]
-    public void ApplyMask_EveryLengthAndStart_MatchesRfc6455ByteByByte()
-    {
-        // RFC 6455 5.3: octet i is XORed with octet i mod 4 of the key (the key as it is on the wire).
-        var random = new Random(6455);
-        byte[] key = [0x37, 0xfa, 0x21, 0x3d];
-        uint wireKey = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(key);
-        for (int start = 0; start < 9; start++)
-        {
-            for (int length = 0; length <= 130; length++)
-            {
-                byte[] data = new byte[start + length + 3];
-                random.NextBytes(data);
-                byte[] expected = (byte[])data.Clone();
-                for (int i = 0; i < length; i++)
-                {
-                    expected[start + i] ^= key[i % 4];
-                }
-
-                WebSocketConnection.ApplyMask(data.AsSpan(start, length), wireKey);
-
-                Assert.True(expected.AsSpan().SequenceEqual(data), $"start {start}, length {length}");
-            }
-        }
-    }
-
-    [Fact]
     public async Task SendAsync_WithoutFlush_FramesGoOutWholeAndInOrder_OnFlushSendOrClose()
     {
         using var cts = TestTimeout.Start();
