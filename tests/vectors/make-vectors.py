@@ -85,25 +85,27 @@ def requests() -> dict:
 
 def replies() -> dict:
     return {
-        "about": "The board's binary replies (extmod/modwebrepl.c): status, version, GET chunks.",
+        "about": "The board's binary replies (extmod/modwebrepl.c): status, version, GET chunks, each one binary "
+        "frame. 'frameOnly': malformed only for a reader of frames (the pages); a reader of the byte stream (the "
+        "library, as the firmware reads) takes the next reply's bytes instead.",
         "status": [
             {"hex": "57420000", "code": 0},
             {"hex": "57420100", "code": 1},
-            {"hex": "5741000000", "code": None, "why": "not WB"},
-            {"hex": "574200", "code": None, "why": "3 bytes"},
-            {"hex": "5742000000", "code": None, "why": "5 bytes"},
+            {"hex": "57410000", "code": None, "why": "not WB"},
+            {"hex": "574200", "code": None, "why": "3 bytes", "frameOnly": True},
+            {"hex": "5742000000", "code": None, "why": "5 bytes", "frameOnly": True},
         ],
         "versions": [
             {"hex": "011b00", "version": "1.27.0"},
             {"hex": "010e02", "version": "1.14.2"},
-            {"hex": "0101", "version": None, "why": "2 bytes"},
+            {"hex": "0101", "version": None, "why": "2 bytes", "frameOnly": True},
         ],
         "chunks": [
             {"hex": "0300616263", "data": "616263"},
             {"hex": "0000", "data": "", "why": "the end of the file"},
             {"hex": "0001" + "ab" * 256, "data": "ab" * 256, "why": "a full chunk: 256 bytes"},
-            {"hex": "050061", "data": None, "why": "shorter than its length"},
-            {"hex": "00", "data": None, "why": "no length"},
+            {"hex": "050061", "data": None, "why": "shorter than its length", "frameOnly": True},
+            {"hex": "00", "data": None, "why": "no length", "frameOnly": True},
         ],
     }
 
