@@ -1,4 +1,4 @@
-// The raw REPL and raw-paste mode (PROTOCOL.md, "Raw REPL"): how code runs on the board with nothing lost,
+// The raw REPL and raw-paste mode (docs/protocol.md, "Raw REPL"): how code runs on the board with nothing lost,
 // whatever its length: raw-paste's flow control paces the code to the board's input buffer.
 
 import { TimeoutError, WebReplConnection } from './connection';
