@@ -83,7 +83,8 @@ export class RawRepl {
       this.connection.sendText(EnterRaw);
       const attemptEnds = Math.min(deadline, Date.now() + RawEnterRetryMs);
       try {
-        await this.reader.readUntil(RawBanner, attemptEnds - Date.now(), 'the raw REPL prompt (is a program ignoring Ctrl-C?)');
+        // (At least 1 ms: readUntil takes 0 for no limit.)
+        await this.reader.readUntil(RawBanner, Math.max(1, attemptEnds - Date.now()), 'the raw REPL prompt (is a program ignoring Ctrl-C?)');
         break;
       } catch (error) {
         // What has arrived stays in the reader (part of a banner, perhaps); a timeout loses no output.

@@ -95,6 +95,19 @@ describe('entering the raw REPL', { timeout: 60_000 }, () => {
     assert.deepEqual(board.programs.at(-1), { code: transcript.code, pasted: true });
   });
 
+  it('a board that never answers gives up after the prompt timeout (10 s), having sent Ctrl-A again', async () => {
+    const board = new RawBoard(vectors, { transcript, ctrlA: () => null });
+    const connection = await connect(board);
+    const started = Date.now();
+
+    await assert.rejects(new RawRepl(connection).enter(), (error: Error) => error.name === 'TimeoutError' && /raw REPL prompt/.test(error.message));
+
+    assert.ok(Date.now() - started >= 9900, `gave up after ${Date.now() - started} ms`);
+    assert.ok(board.ctrlAs >= 3, `${board.ctrlAs} Ctrl-A sent`);
+    assert.deepEqual(board.programs, []);
+    connection.close();
+  });
+
   it('a banner that comes late, after a retry, stays out of the raw-paste answer and the output', async () => {
     // The first Ctrl-A is lost; the next two are answered only after longer than the client waits before it tries
     // again, so the second's banner comes after the client has its prompt: before the answer to what it sends next.
