@@ -11,7 +11,7 @@ The bytes follow the firmware's C code (micropython/micropython):
                           of MICROPY_REPL_STDIN_BUFFER_MAX / 2 and 0x01, one 0x01 per window of bytes read, 0x04
                           at the end; parse_compile_execute with EXEC_FLAG_PRINT_EOF: output, 0x04, error, 0x04)
 Nothing here is computed by the code under test: the tests in C# (tests/WebRepl.Tests/Vectors,
-tests/WebRepl.Gateway.Tests/Utf8SanitizerVectorTests.cs) and TypeScript (web/test) read these files.
+tests/WebRepl.Gateway.Tests/Sessions/Output/Utf8SanitizerVectorTests.cs) and TypeScript (web/test) read these files.
 
 Byte strings are hex ("hex"), with "shows" beside them for people (Python's bytes notation, without the b'').
 """

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using WebRepl.Gateway.Sessions;
 
-namespace WebRepl.Gateway.Tests;
+namespace WebRepl.Gateway.Tests.Sessions.Output;
 
 /// <summary>
 /// <see cref="Utf8Sanitizer"/> against <c>tests/vectors/utf8-frames.json</c>: what a browser gets for a board's
