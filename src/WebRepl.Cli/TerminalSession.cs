@@ -1,3 +1,5 @@
+using WebRepl.Protocol;
+
 namespace WebRepl.Cli;
 
 /// <summary>
@@ -9,9 +11,9 @@ internal static class TerminalSession
 {
     public const byte ExitKey = 0x1d; // Ctrl-]
 
-    // Boards drop input beyond a ~256-byte buffer (PROTOCOL.md): long pastes go in small, spaced pieces.
-    private const int PastePiece = 64;
-    private static readonly TimeSpan PastePause = TimeSpan.FromMilliseconds(20);
+    // Boards drop input beyond a ~256-byte buffer (docs/protocol.md, "Pacing"): long pastes go in small, spaced pieces.
+    private const int PastePiece = Pacing.TerminalPieceBytes;
+    private static readonly TimeSpan PastePause = Pacing.TerminalPause;
     private static readonly TimeSpan QuietAfterInput = TimeSpan.FromMilliseconds(500);
 
     public static async Task<int> RunAsync(WebReplClient client, CliContext context, CancellationToken cancellationToken)

@@ -62,8 +62,8 @@ internal sealed class HostileBoard : IAsyncDisposable
 
 /// <summary>
 /// The plain raw REPL as the firmware speaks it (Ctrl-A: banner; Ctrl-D: <c>OK</c>, output, <c>\x04</c>, error,
-/// <c>\x04&gt;</c>; Ctrl-B: the friendly prompt), refusing raw-paste (<c>R\x00</c>) as old firmware does, with each
-/// program's output chosen by the test.
+/// <c>\x04&gt;</c>; Ctrl-B: the friendly prompt), refusing raw-paste (<c>R\x00</c> and the prompt, as pyexec.c does
+/// for a mode it lacks), with each program's output chosen by the test.
 /// </summary>
 internal sealed class ScriptedReplConsole(Func<string, ReplAnswer> answer) : IWebReplConsole, IAsyncDisposable
 {
@@ -129,7 +129,7 @@ internal sealed class ScriptedReplConsole(Func<string, ReplAnswer> answer) : IWe
         {
             case 0x01 when _line.Count == 2 && _line[0] == 0x05 && _line[1] == (byte)'A':
                 _line.Clear();
-                await PrintAsync("R\u0000", cancellationToken);
+                await PrintAsync("R\u0000>", cancellationToken); // the refusal, then the raw prompt again (pyexec.c)
                 break;
             case 0x01:
                 _line.Clear();

@@ -3,6 +3,7 @@
 
 import { CloseInfo, describeClose, DirectDropText, isGatewayUrl, WebReplConnection } from './connection';
 import { checkName, pythonBytes, pythonString, toTerminalInput } from './protocol';
+import { EchoPieceBytes, EchoStallMs, EchoWindowBytes } from './pacing';
 import { BoardError, ExecOptions, ExecResult, RawRepl, splitByBytes } from './rawrepl';
 import { getFile, getVersion, Progress, putFile } from './transfer';
 
@@ -21,10 +22,6 @@ export interface Entry {
   size: number;
 }
 
-/** Bytes a paste may have ahead of the board's echo: well below the ~256-byte input buffer. */
-const PasteWindow = 128;
-/** A paste whose echo stalls this long goes on anyway (the board may not echo, e.g. a program reading stdin). */
-const PasteStallMs = 1500;
 /** How long a paste through paste mode waits for the prompt after its Ctrl-D (the pasted code compiles and runs). */
 const PasteRunWaitMs = 2000;
 const PasteModeBanner = '\r\n=== ';
@@ -283,11 +280,11 @@ export class Board {
   private async sendPaced(connection: WebReplConnection, input: string): Promise<void> {
     const sentAt = { bytes: this.echo.bytes, returns: this.echo.returns };
     let sent = 0;
-    for (const piece of splitByBytes(input, 32)) {
+    for (const piece of splitByBytes(input, EchoPieceBytes)) {
       // The board echoes every byte it takes (a carriage return in paste mode as "\r\n=== ": 6 bytes for 1).
       const acked = () => this.echo.bytes - sentAt.bytes - 5 * (this.echo.returns - sentAt.returns);
-      while (sent - acked() + piece.bytes > PasteWindow) {
-        const progressed = await this.waitForEcho(PasteStallMs);
+      while (sent - acked() + piece.bytes > EchoWindowBytes) {
+        const progressed = await this.waitForEcho(EchoStallMs);
         if (!progressed) {
           break; // no echo: go on rather than hang
         }
@@ -320,7 +317,7 @@ export class Board {
     const deadline = performance.now() + limitMs;
     try {
       while (!test(this.watched)) {
-        const wait = Math.min(PasteStallMs, deadline - performance.now());
+        const wait = Math.min(EchoStallMs, deadline - performance.now());
         if (wait <= 0 || !(await this.waitForEcho(wait))) {
           return;
         }

@@ -1,4 +1,4 @@
-// The WebREPL binary protocol (PROTOCOL.md): the 82-byte request record and the board's replies.
+// The WebREPL binary protocol (docs/protocol.md): the 82-byte request record and the board's replies.
 // Pure functions over bytes: no I/O, so that the codec is tested on its own.
 
 export const enum Op {

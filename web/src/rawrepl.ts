@@ -1,10 +1,13 @@
-// The raw REPL and raw-paste mode (PROTOCOL.md, "Raw REPL"): how code runs on the board with nothing lost,
+// The raw REPL and raw-paste mode (docs/protocol.md, "Raw REPL"): how code runs on the board with nothing lost,
 // whatever its length: raw-paste's flow control paces the code to the board's input buffer.
 
-import { WebReplConnection } from './connection';
+import { TimeoutError, WebReplConnection } from './connection';
+import { RawEnterRetryMs, RawReplPauseMs, RawReplPieceBytes } from './pacing';
 import { OutputReader } from './reader';
 
 const RawBanner = 'raw REPL; CTRL-B to exit\r\n>';
+/** Ctrl-C twice stops a program (one may be swallowed by its own handler); Ctrl-A enters the raw REPL. */
+const EnterRaw = '\r\x03\x03\r\x01';
 const PromptTimeoutMs = 10000;
 
 export interface ExecOptions {
@@ -64,12 +67,47 @@ export class RawRepl {
     this.pasteSupported = rawPaste ? null : false;
   }
 
-  /** Stops what runs (Ctrl-C) and enters the raw REPL (Ctrl-A); resolves at its prompt. */
+  /**
+   * Stops what runs (Ctrl-C) and enters the raw REPL (Ctrl-A); resolves at its prompt. Without the prompt within
+   * RawEnterRetryMs, sends both again (the Ctrl-A was lost: it came while an interrupted program unwound, or a
+   * program reading its input took it), until PromptTimeoutMs. After such a retry the board may still print a
+   * banner for each Ctrl-A it got, later: the output is then synchronised, so that no late banner is read as the
+   * answer to what comes next. The first Ctrl-A answered costs nothing more. (As the library's RawRepl.EnterAsync.)
+   */
   async enter(): Promise<void> {
-    // One message: a gateway then knows of the Ctrl-A before the board answers the Ctrl-C, and keeps the prompts
-    // it prints for it from the session's other clients.
-    this.connection.sendText('\r\x03\x03\r\x01');
-    await this.reader.readUntil(RawBanner, PromptTimeoutMs, 'the raw REPL prompt (is a program ignoring Ctrl-C?)');
+    const deadline = Date.now() + PromptTimeoutMs;
+    let retried = false;
+    for (;;) {
+      // One message: a gateway then knows of the Ctrl-A before the board answers the Ctrl-C, and keeps the prompts
+      // it prints for it from the session's other clients.
+      this.connection.sendText(EnterRaw);
+      const attemptEnds = Math.min(deadline, Date.now() + RawEnterRetryMs);
+      try {
+        // (At least 1 ms: readUntil takes 0 for no limit.)
+        await this.reader.readUntil(RawBanner, Math.max(1, attemptEnds - Date.now()), 'the raw REPL prompt (is a program ignoring Ctrl-C?)');
+        break;
+      } catch (error) {
+        // What has arrived stays in the reader (part of a banner, perhaps); a timeout loses no output.
+        if (!(error instanceof TimeoutError) || Date.now() >= deadline) {
+          throw error;
+        }
+        retried = true;
+      }
+    }
+    if (retried) {
+      await this.synchronise();
+    }
+  }
+
+  /**
+   * After a retried entry: runs a line that prints a marker of its own, and reads up to the marker's end. The board
+   * takes its input in order, so every banner still owed for an earlier Ctrl-A comes before it and is dropped with
+   * it. Uses the plain raw REPL, which every firmware has; the raw REPL does not echo, so only the output matches.
+   */
+  private async synchronise(): Promise<void> {
+    const marker = `webrepl-sync-${Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')}`;
+    this.connection.sendText(`print('${marker}', end='')\x04`);
+    await this.reader.readUntil(`OK${marker}\x04\x04>`, PromptTimeoutMs, 'the raw REPL prompt');
   }
 
   /** Runs `code`; resolves when it has finished, with its output. */
@@ -83,13 +121,12 @@ export class RawRepl {
       if (answer === 'R\x01') {
         this.pasteSupported = true;
         await this.sendPaced(code);
-      } else if (answer === 'R\x00') {
-        this.pasteSupported = false;
-        await this.sendUnpaced(code);
       } else {
-        // Firmware older than raw-paste: it took the bytes as code and Ctrl-A restarted its raw REPL.
+        // R\x00 (raw-paste not built in), then the prompt; or firmware older than raw-paste, which took the bytes
+        // into its line and restarted its raw REPL for the Ctrl-A: its banner, whose first two characters were read.
+        // Either way the raw REPL's prompt ends the answer, with an empty line.
         this.pasteSupported = false;
-        await this.reader.readUntil(RawBanner, PromptTimeoutMs, 'the raw REPL prompt');
+        await this.reader.readUntil('>', PromptTimeoutMs, 'the raw REPL prompt');
         await this.sendUnpaced(code);
       }
     } else {
@@ -151,9 +188,9 @@ export class RawRepl {
       while (allowed < piece.bytes) {
         const granted = await this.waitForGrant();
         if (granted < 0) {
-          // The board wants no more (e.g. it was interrupted): end the paste, and it reports why.
+          // The board read no further (a syntax error, an interrupt) and said so with \x04: end the paste, which
+          // it waits for; its output (the error) follows as usual.
           this.connection.sendText('\x04');
-          await this.reader.readUntil('\x04', PromptTimeoutMs, 'the end of raw paste');
           return;
         }
         allowed += granted * window;
@@ -166,11 +203,16 @@ export class RawRepl {
     await this.reader.readUntil('\x04', PromptTimeoutMs, 'the board to take the code');
   }
 
-  /** Waits for flow-control characters: the number of \x01 grants, or -1 when the board sent \x04. */
+  /**
+   * Waits for flow-control characters: the number of \x01 grants, or -1 when the board sent \x04 (what follows
+   * the \x04 is its output, and stays in the reader).
+   */
   private async waitForGrant(): Promise<number> {
     for (;;) {
       const text = this.reader.take();
-      if (text.includes('\x04')) {
+      const end = text.indexOf('\x04');
+      if (end >= 0) {
+        this.reader.putBack(text.slice(end + 1));
         return -1;
       }
       const grants = text.split('\x01').length - 1;
@@ -181,11 +223,11 @@ export class RawRepl {
     }
   }
 
-  /** Plain raw REPL (firmware without raw-paste): small pieces, a pause between them for a 256-byte buffer. */
+  /** Plain raw REPL (no raw-paste): pieces paced for the board's input buffer (pacing.ts). */
   private async sendUnpaced(code: string): Promise<void> {
-    for (const piece of splitByBytes(code, 128)) {
+    for (const piece of splitByBytes(code, RawReplPieceBytes)) {
       this.connection.sendText(piece.text);
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      await new Promise((resolve) => setTimeout(resolve, RawReplPauseMs));
     }
     this.connection.sendText('\x04');
     const ok = await this.reader.readChars(2, PromptTimeoutMs, 'the board to take the code');

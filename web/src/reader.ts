@@ -83,6 +83,11 @@ export class OutputReader {
     return text;
   }
 
+  /** Puts text taken too early back in front of what has arrived since. */
+  putBack(text: string): void {
+    this.buffer = text + this.buffer;
+  }
+
   /** Resolves at the next output (or close); rejects at the deadline. */
   waitForText(deadline: number, what: string): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-// File transfer and the version request over the WebREPL binary protocol (PROTOCOL.md, "Replies").
+// File transfer and the version request over the WebREPL binary protocol (docs/protocol.md, "Replies").
 
 import { WebReplConnection } from './connection';
 import { decodeChunk, decodeStatus, decodeVersion, encodeRequest, Op } from './protocol';

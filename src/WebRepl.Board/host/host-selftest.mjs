@@ -14,8 +14,7 @@ import { fileURLToPath } from 'node:url';
 const HOST = fileURLToPath(new URL('./host.mjs', import.meta.url));
 const T = {
   INPUT: 0x01, PING: 0x02, RESET: 0x03,
-  READ: 0x10, WRITE: 0x11, STAT: 0x12, LIST: 0x13, MKDIR: 0x14, DELETE: 0x15, RENAME: 0x16,
-  READY: 0x80, OUTPUT: 0x81, PONG: 0x82, LOG: 0x83, FILE_RESULT: 0x90,
+  READY: 0x80, OUTPUT: 0x81, PONG: 0x82, LOG: 0x83,
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,8 +26,7 @@ class Host {
     this.mark = 0;                // waitFor() looks from here
     this.logs = [];
     this.readies = [];
-    this.waiters = new Map();     // file request id / 'pong' -> resolve
-    this.nextId = 1;
+    this.waiters = new Map();     // 'pong' -> resolve
     this.listeners = new Set();
     let buf = Buffer.alloc(0);
     this.proc.stdout.on('data', (chunk) => {
@@ -49,12 +47,6 @@ class Host {
       case T.READY: this.readies.push({ ms: Date.now() - this.t0, version: [p[0], p[1], p[2]], flags: p[3], text: p.subarray(4).toString() }); break;
       case T.LOG: this.logs.push(p.toString()); break;
       case T.PONG: this.waiters.get('pong')?.({ state: p[0], busyMs: p.readUInt32LE(1), rssKB: p.readUInt32LE(5), echo: p.subarray(9).toString() }); break;
-      case T.FILE_RESULT: {
-        const id = p.readUInt32LE(0);
-        this.waiters.get(id)?.({ errno: p.readUInt16LE(4), data: Buffer.from(p.subarray(6)) });
-        this.waiters.delete(id);
-        break;
-      }
     }
     for (const l of this.listeners) l();
   }
@@ -103,17 +95,6 @@ class Host {
   ping(payload = 'ping') {
     const p = new Promise((r) => this.waiters.set('pong', r));
     this.send(T.PING, Buffer.from(payload));
-    return p;
-  }
-  file(type, name, { flags = 0, data = Buffer.alloc(0) } = {}) {
-    const id = this.nextId++;
-    const n = Buffer.from(name, 'utf8');
-    const head = Buffer.alloc(7);
-    head.writeUInt32LE(id, 0);
-    head[4] = flags;
-    head.writeUInt16LE(n.length, 5);
-    const p = new Promise((r) => this.waiters.set(id, r));
-    this.send(type, Buffer.concat([head, n, Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8')]));
     return p;
   }
   ready(n = 1, ms = 5000) { return this.until(() => this.readies.length >= n && this.readies[n - 1], ms, 'READY'); }
@@ -310,54 +291,38 @@ await check('sys.exit() at the prompt = soft reset', async () => {
   assert((await h.waitFor('>>> ')).includes('MPY: soft reboot\r\n'), 'no soft reboot');
 });
 
-await check('files: host WRITE seen by open() and os.listdir(); folders', async () => {
-  let r = await h.file(T.WRITE, '/hello.txt', { data: 'hi there' });
-  eq(r.errno, 0, 'write');
+// The parent (C#) serves WebREPL's PUT and GET from the --root folder itself: what it writes there, Python sees at
+// once, and what Python writes is on the disk at once (hostfs.mjs keeps no cache).
+const onDisk = (name) => path.join(root, name);
+
+await check('files: written to the root from outside seen by open(), import and os.listdir(); folders', async () => {
+  fs.writeFileSync(onDisk('hello.txt'), 'hi there');
   eq(await h.run("open('/hello.txt').read()"), "'hi there'\r\n", 'read in Python');
-  r = await h.file(T.WRITE, '/lib/mod.py', { data: 'X = 42\n' });
-  eq(r.errno, 2, 'write into a missing folder (ENOENT)');
-  r = await h.file(T.WRITE, '/lib/mod.py', { data: 'X = 42\n', flags: 1 });
-  eq(r.errno, 0, 'write with folder creation');
+  fs.mkdirSync(onDisk('lib'));
+  fs.writeFileSync(onDisk('lib/mod.py'), 'X = 42\n');
   eq(await h.run('import mod; mod.X'), '42\r\n', 'import from /lib');
   eq(await h.run("import os; sorted(os.listdir('/'))"), "['hello.txt', 'keep.txt', 'lib']\r\n", 'listdir');
   eq(await h.run("os.listdir('lib')"), "['mod.py']\r\n", 'listdir lib');
 });
 
-await check('files: Python writes, host READ/STAT/LIST see it; binary safe', async () => {
+await check('files: Python writes, the disk has them at once; binary safe', async () => {
   await h.run("os.mkdir('data'); f = open('data/b.bin', 'wb'); f.write(bytes(range(256))); f.close()");
-  let r = await h.file(T.READ, 'data/b.bin');
-  eq(r.errno, 0, 'read');
-  assert(r.data.equals(Buffer.from(Array.from({ length: 256 }, (_, i) => i))), 'content');
-  r = await h.file(T.STAT, '/data/b.bin');
-  eq(r.errno, 0, 'stat');
-  eq(r.data[0], 1, 'kind');
-  eq(Number(r.data.readBigUInt64LE(1)), 256, 'size');
-  r = await h.file(T.STAT, '/data');
-  eq(r.data[0], 2, 'folder kind');
-  r = await h.file(T.LIST, '/data');
-  eq(r.errno, 0, 'list');
-  eq(r.data[0], 1, 'entry kind');
-  eq(Number(r.data.readBigUInt64LE(1)), 256, 'entry size');
-  eq(r.data.subarray(11, 11 + r.data.readUInt16LE(9)).toString(), 'b.bin', 'entry name');
-  r = await h.file(T.WRITE, '/data/up.bin', { data: Buffer.from([0, 255, 13, 10, 4]) });
+  assert(fs.readFileSync(onDisk('data/b.bin')).equals(Buffer.from(Array.from({ length: 256 }, (_, i) => i))), 'content');
+  assert(fs.statSync(onDisk('data')).isDirectory(), 'folder');
+  fs.writeFileSync(onDisk('data/up.bin'), Buffer.from([0, 255, 13, 10, 4]));
   eq(await h.run("open('data/up.bin', 'rb').read()"), "b'\\x00\\xff\\r\\n\\x04'\r\n", 'binary seen by Python');
+  eq(await h.run("os.stat('data/b.bin')[6]"), '256\r\n', 'size');
 });
 
-await check('files: errors, MKDIR, RENAME, DELETE, no escape from the root', async () => {
-  eq((await h.file(T.READ, '/nope.txt')).errno, 2, 'read missing');
-  eq((await h.file(T.READ, '/data')).errno, 21, 'read a folder (EISDIR)');
-  eq((await h.file(T.READ, '/../../../etc/hostname')).errno, 2, 'path above the root stays inside');
-  eq((await h.file(T.MKDIR, '/m/n')).errno, 2, 'mkdir without parents');
-  eq((await h.file(T.MKDIR, '/m/n', { flags: 1 })).errno, 0, 'mkdir -p');
-  eq((await h.file(T.MKDIR, '/m')).errno, 17, 'mkdir existing (EEXIST)');
-  eq((await h.file(T.RENAME, '/hello.txt', { data: '/m/n/hello2.txt' })).errno, 0, 'rename');
+await check('files: renamed and deleted from outside, seen by Python', async () => {
+  fs.mkdirSync(onDisk('m/n'), { recursive: true });
+  fs.renameSync(onDisk('hello.txt'), onDisk('m/n/hello2.txt'));
   eq(await h.run("open('m/n/hello2.txt').read()"), "'hi there'\r\n", 'renamed file in Python');
-  eq((await h.file(T.DELETE, '/m')).errno, 39, 'delete non-empty folder (ENOTEMPTY)');
-  eq((await h.file(T.DELETE, '/m', { flags: 1 })).errno, 0, 'delete recursive');
+  fs.rmSync(onDisk('m'), { recursive: true });
   eq(await h.run("'m' in os.listdir()"), 'False\r\n', 'gone for Python');
-  // a file Python looked at, deleted by the host, then created again by Python
+  // a file Python looked at, deleted from outside, then created again by Python
   await h.run("open('tmp.txt', 'w').write('1')");
-  eq((await h.file(T.DELETE, '/tmp.txt')).errno, 0, 'delete');
+  fs.unlinkSync(onDisk('tmp.txt'));
   eq(await h.run("open('tmp.txt', 'w').write('22'); open('tmp.txt').read()"), "2\r\n'22'\r\n", 'recreate');
 });
 

@@ -21,10 +21,6 @@
 //   0x01 INPUT    terminal bytes (keys, Ctrl-A..E, pasted code), raw
 //   0x02 PING     any payload (<= 256 bytes), answered by PONG at once
 //   0x03 RESET    hard reset: the interpreter is discarded and started anew
-//   0x10..0x16 file requests: u32 id | u8 flags | u16 pathLen | path (UTF-8) | data
-//     0x10 READ  0x11 WRITE (data = contents; flag 1: create missing folders)
-//     0x12 STAT  0x13 LIST  0x14 MKDIR (flag 1: parents, no error if it exists)
-//     0x15 DELETE (flag 1: recursive)  0x16 RENAME (data = new path, UTF-8)
 // host -> C#
 //   0x80 READY    u8 major | u8 minor | u8 micro | u8 flags | sys.version (UTF-8)
 //                 flags bit 0: Ctrl-C can interrupt any running code
@@ -33,11 +29,9 @@
 //                 | u32 busy ms | u32 RSS KiB | the PING payload
 //   0x83 LOG      host diagnostics, UTF-8 (never board output)
 //   0x84 BOARD_RESET  machine.reset() was called: the interpreter restarts (READY follows)
-//   0x90 FILE_RESULT  u32 id | u16 errno (0 = ok, else Linux errno) | data
-//     READ: contents; STAT: u8 kind (1 file, 2 folder) | u64 size | f64 mtime ms;
-//     LIST: per entry u8 kind | u64 size | u16 nameLen | name; others: empty
 //
-// File requests are served here, from the disk, even while Python code runs.
+// The board's files are the --root folder: Python reads and writes it through
+// hostfs.mjs, and the parent (WebREPL's PUT and GET) reads and writes it directly.
 // Ctrl-C (0x03) in INPUT is handled here too: while the interpreter runs code
 // it raises KeyboardInterrupt by writing the interpreter's shared memory (as a
 // board's UART interrupt does) and is not passed on; otherwise it is input.
@@ -48,7 +42,6 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as C from './shared.mjs';
-import { badName } from './hostfs.mjs';
 
 // The memory of a discarded interpreter (up to --max-memory-mb) is only given
 // back when V8 collects it, and V8 rarely does so on its own: that memory is
@@ -61,8 +54,7 @@ const collectSoon = () => { setTimeout(gc, 200).unref(); setTimeout(gc, 1000).un
 
 const T = {
   INPUT: 0x01, PING: 0x02, RESET: 0x03,
-  READ: 0x10, WRITE: 0x11, STAT: 0x12, LIST: 0x13, MKDIR: 0x14, DELETE: 0x15, RENAME: 0x16,
-  READY: 0x80, OUTPUT: 0x81, PONG: 0x82, LOG: 0x83, BOARD_RESET: 0x84, FILE_RESULT: 0x90,
+  READY: 0x80, OUTPUT: 0x81, PONG: 0x82, LOG: 0x83, BOARD_RESET: 0x84,
 };
 const MAX_FRAME = 64 << 20;
 
@@ -244,93 +236,6 @@ function onPing(payload) {
 }
 
 // ---------------------------------------------------------------------------
-// File requests, served from the disk
-
-const LINUX_ERRNO = {
-  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17,
-  EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, EFBIG: 27,
-  ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40,
-};
-class BoardError extends Error { constructor(code) { super(code); this.code = code; } }
-
-// Board path ("/lib/x.py", "x.py" = "/x.py") -> host path inside the root.
-function hostPath(p) {
-  const parts = [];
-  for (const seg of p.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') { parts.pop(); continue; } // never above the root
-    if (seg.includes('\0') || badName(seg)) throw new BoardError('EINVAL');
-    parts.push(seg);
-  }
-  return path.join(opts.root, ...parts);
-}
-
-const kindOf = (st) => (st.isDirectory() ? 2 : 1);
-
-function statRecord(st) {
-  const b = Buffer.alloc(17);
-  b[0] = kindOf(st);
-  b.writeBigUInt64LE(BigInt(st.isDirectory() ? 0 : st.size), 1);
-  b.writeDoubleLE(st.mtimeMs, 9);
-  return b;
-}
-
-const fileOps = {
-  [T.READ]: (p) => fs.readFileSync(p),
-  [T.WRITE]: (p, flags, data) => {
-    if (flags & 1) fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, data);
-  },
-  [T.STAT]: (p) => statRecord(fs.statSync(p)),
-  [T.LIST]: (p) => {
-    const parts = [];
-    for (const name of fs.readdirSync(p).sort()) {
-      let st;
-      try { st = fs.statSync(path.join(p, name)); } catch { continue; } // vanished, broken link
-      const n = Buffer.from(name, 'utf8');
-      const rec = statRecord(st);
-      const head = Buffer.alloc(11);
-      head[0] = rec[0];
-      rec.copy(head, 1, 1, 9);
-      head.writeUInt16LE(n.length, 9);
-      parts.push(head, n);
-    }
-    return Buffer.concat(parts);
-  },
-  [T.MKDIR]: (p, flags) => { fs.mkdirSync(p, { recursive: !!(flags & 1) }); },
-  [T.DELETE]: (p, flags) => {
-    if (p === opts.root) throw new BoardError('EPERM');
-    if (flags & 1) { fs.statSync(p); fs.rmSync(p, { recursive: true }); }
-    else if (fs.statSync(p).isDirectory()) fs.rmdirSync(p);
-    else fs.unlinkSync(p);
-  },
-  [T.RENAME]: (p, flags, data) => {
-    if (p === opts.root) throw new BoardError('EPERM');
-    fs.renameSync(p, hostPath(data.toString('utf8')));
-  },
-};
-
-function onFileRequest(type, payload) {
-  if (payload.length < 7) return log(`short file request 0x${type.toString(16)}`);
-  const id = payload.readUInt32LE(0);
-  const flags = payload[4];
-  const pathLen = payload.readUInt16LE(5);
-  const name = payload.subarray(7, 7 + pathLen).toString('utf8');
-  const data = payload.subarray(7 + pathLen);
-  let errno = 0, result;
-  try {
-    result = fileOps[type](hostPath(name), flags, data);
-  } catch (e) {
-    errno = LINUX_ERRNO[e?.code] ?? LINUX_ERRNO.EIO;
-    if (errno === LINUX_ERRNO.EIO) log(`file request failed: ${e?.message ?? e}`);
-  }
-  const head = Buffer.alloc(6);
-  head.writeUInt32LE(id, 0);
-  head.writeUInt16LE(errno, 4);
-  send(T.FILE_RESULT, result ? Buffer.concat([head, result]) : head);
-}
-
-// ---------------------------------------------------------------------------
 // Input frames
 
 let inBuf = Buffer.alloc(0);
@@ -340,9 +245,7 @@ function onFrame(type, payload) {
     case T.INPUT: onInput(payload); break;
     case T.PING: onPing(payload.subarray(0, 256)); break;
     case T.RESET: hardReset(); break;
-    default:
-      if (fileOps[type]) onFileRequest(type, payload);
-      else log(`unknown frame type 0x${type.toString(16)}`);
+    default: log(`unknown frame type 0x${type.toString(16)}`);
   }
 }
 

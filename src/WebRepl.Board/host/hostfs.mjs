@@ -9,7 +9,7 @@
 // nothing has to be synchronised later.
 //
 // Nodes are never kept in Emscripten's name cache (see createHostFS), because
-// the host process also changes the folder directly (file requests from C#):
+// the parent (C#) also changes the folder directly (WebREPL PUT, a user):
 // every path lookup goes back to the disk, so Python never sees a stale entry.
 
 import fs from 'node:fs';
@@ -28,7 +28,7 @@ const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000;
 // On Windows a name like "..\\x", "c:x" or "NUL" would leave the folder or
 // reach a device: such names are refused there (POSIX takes any name).
 const BAD_WINDOWS_NAME = /[\\/:*?"<>|\x00-\x1f]|^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$|[. ]$/i;
-export const badName = (name) => process.platform === 'win32' && BAD_WINDOWS_NAME.test(name);
+const badName = (name) => process.platform === 'win32' && BAD_WINDOWS_NAME.test(name);
 
 // Create the backend for one Emscripten FS instance (one per interpreter).
 export function createHostFS(FS) {

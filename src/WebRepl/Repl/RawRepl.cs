@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using WebRepl.Protocol;
 
 namespace WebRepl.Repl;
 
@@ -25,11 +26,11 @@ internal sealed class RawRepl
     // A board answers Ctrl-A within milliseconds, and a WebREPL round trip (Wi-Fi, a gateway) takes well under a
     // second; silence for longer means the Ctrl-A was lost (it came while an interrupted program was unwinding, a
     // program reading its input took it, one caught KeyboardInterrupt and went on): send both again.
-    private static readonly TimeSpan EnterRetryAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan EnterRetryAfter = Pacing.RawEnterRetry;
 
     // The plain raw REPL has no flow control: pieces that fit the input buffer, with time to drain it.
-    private const int PlainPiece = 128;
-    private static readonly TimeSpan PlainPause = TimeSpan.FromMilliseconds(10);
+    private const int PlainPiece = Pacing.RawReplPieceBytes;
+    private static readonly TimeSpan PlainPause = Pacing.RawReplPause;
 
     private readonly IReplTerminal _terminal;
     private readonly ReplReader _reader;
@@ -207,8 +208,10 @@ internal sealed class RawRepl
             {
                 // Firmware that predates raw-paste takes the bytes as code: clear the line, back to the prompt.
                 await _terminal.SendAsync("\u0003"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-                await _reader.ReadUntilAsync(">"u8.ToArray(), cancellationToken).ConfigureAwait(false);
             }
+
+            // Either answer ends at the raw prompt: R\x00 is followed by one (pyexec.c), an old firmware's banner ends with it.
+            await _reader.ReadUntilAsync(">"u8.ToArray(), cancellationToken).ConfigureAwait(false);
         }
 
         // The plain raw REPL: paced pieces, then Ctrl-D, and the board says OK.
