@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using WebRepl.Transport;
+using static WebRepl.Gateway.Sessions.SessionLog;
 
 namespace WebRepl.Gateway.Sessions;
 
@@ -20,7 +21,7 @@ namespace WebRepl.Gateway.Sessions;
 /// password. A viewer must know the password too; its input is then dropped.
 /// </summary>
 #pragma warning disable CA1001 // Its semaphores have no wait handles and its token source no timer left once ended: nothing to release, and late callbacks may still touch them.
-internal sealed partial class BoardSession
+internal sealed class BoardSession
 #pragma warning restore CA1001
 {
     private const int MaxBoardFrame = 65535;
@@ -31,9 +32,6 @@ internal sealed partial class BoardSession
     // goes on at once, so that the board never waits for the gateway.
     private const int PutHoldBytes = 32 * 1024;
     private static readonly long PutHoldGap = Stopwatch.Frequency / 5000; // 0.2 ms
-
-    /// <summary>The most terminal input held for all clients while another client's raw REPL is under way.</summary>
-    internal const int MaxHeldText = 64 * 1024;
 
     private static readonly byte[] RawHoldNotice =
         "\r\n[gateway] Another client is running code on the board (raw REPL): what you type is sent when it is done. Ctrl-C interrupts it.\r\n"u8.ToArray();
@@ -50,11 +48,6 @@ internal sealed partial class BoardSession
     private static readonly byte[] LeaveRawRepl = [0x02];
 
     private static readonly byte[] EndPasteAndLeaveRawRepl = [0x03, 0x02];
-
-    private static readonly byte[] RawReplBanner = "raw REPL; CTRL-B to exit"u8.ToArray();
-
-    /// <summary>How long a board may take to answer Ctrl-A with its raw REPL banner before the Ctrl-A is taken for something else.</summary>
-    internal static readonly TimeSpan RawReplConfirmTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
     internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
@@ -86,12 +79,7 @@ internal sealed partial class BoardSession
     private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly OutputWindow _loginWindow = new(64);
-    private readonly List<(GatewayClient Client, ReadOnlyMemory<byte> Payload)> _heldText = [];
-    private long _heldTextBytes;
-    private bool _drainingText;
-    private GatewayClient? _rawOwner;
-    private bool _rawConfirmed;
-    private readonly OutputWindow _rawBanner = new(64);
+    private readonly RawReplArbiter<GatewayClient> _input = new();
 
     // The others' view of a client's raw REPL (under _broadcast): the owner sees the board's output as it is, the
     // others what its programs print (RawReplOutputFilter). The board's answer to the owner's Ctrl-A (the prompts
@@ -585,72 +573,32 @@ internal sealed partial class BoardSession
         return true;
     }
 
-    /// <summary>
-    /// Terminal input. A client that sends Ctrl-A (raw REPL: how <c>webrepl exec</c>, file commands and the
-    /// pages run code) has the board's input to itself until it sends Ctrl-B or leaves: the others' input is
-    /// held meanwhile (they are told once) and sent, in order, when it is done, so that keys typed by one
-    /// client cannot end up inside another client's program. Ctrl-C from anyone still goes at once.
-    /// </summary>
+    /// <summary>Terminal input: to the board, or held for another client's raw REPL (<see cref="RawReplArbiter{TClient}"/>).</summary>
     private async ValueTask<bool> ForwardTextAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
     {
-        byte[]? interrupt = null;
-        byte[]? notice = null;
-        bool hold;
-        bool drain;
+        InputDecision decision;
         lock (_gate)
         {
-            bool othersRaw = _rawOwner is { } owner && !ReferenceEquals(owner, client);
-            // Input waits when another client's raw REPL runs, and behind input that waits already or is being sent
-            // from the queue (its order kept).
-            hold = endOfMessage && client.MessageInProgress is null &&
-                (othersRaw || _drainingText || _heldText.Exists(h => ReferenceEquals(h.Client, client) || _rawOwner is null));
-            if (hold)
-            {
-                var span = payload.Span;
-                int interrupts = othersRaw ? span.Count((byte)0x03) : 0;
-                byte[] rest = interrupts > 0 ? [.. span.ToArray().Where(b => b != 0x03)] : span.ToArray();
-                interrupt = interrupts > 0 ? [.. Enumerable.Repeat((byte)0x03, interrupts)] : null;
-                if (rest.Length > 0 && _heldTextBytes + rest.Length > MaxHeldText)
-                {
-                    notice = HeldTextFullNotice;
-                }
-                else if (rest.Length > 0)
-                {
-                    _heldText.Add((client, rest));
-                    _heldTextBytes += rest.Length;
-                    if (othersRaw && _rawConfirmed && !client.ToldInputHeld)
-                    {
-                        client.ToldInputHeld = true;
-                        notice = RawHoldNotice;
-                    }
-                }
-
-                drain = !othersRaw && !_drainingText;
-            }
-            else
-            {
-                drain = TrackRawRepl(client, payload.Span) && _heldText.Count > 0 && !_drainingText;
-            }
-
-            _drainingText |= drain;
+            decision = _input.OnInput(client, payload.Span, endOfMessage && client.MessageInProgress is null);
         }
 
+        ArmRawReplTimer(decision.Claim);
         bool written = true;
-        if (!hold)
+        if (decision.Write)
         {
             written = await WriteToBoardAsync(client, payload, WebSocketFrameType.Text, endOfMessage, flush).ConfigureAwait(false);
         }
-        else if (interrupt is not null)
+        else if (decision.Interrupts > 0)
         {
-            written = await WriteToBoardAsync(client, interrupt, WebSocketFrameType.Text, true).ConfigureAwait(false);
+            written = await WriteToBoardAsync(client, Enumerable.Repeat((byte)0x03, decision.Interrupts).ToArray(), WebSocketFrameType.Text, true).ConfigureAwait(false);
         }
 
-        if (written && notice is not null)
+        if (written && decision.Notice != InputNotice.None)
         {
-            written = await TellAsync(client, notice).ConfigureAwait(false);
+            written = await TellAsync(client, decision.Notice == InputNotice.Held ? RawHoldNotice : HeldTextFullNotice).ConfigureAwait(false);
         }
 
-        if (drain)
+        if (decision.Drain)
         {
             await DrainHeldTextAsync().ConfigureAwait(false);
         }
@@ -712,64 +660,20 @@ internal sealed partial class BoardSession
         return payload[_transfer.OnClientBytes(payload.Span)..];
     }
 
-    /// <summary>
-    /// Follows Ctrl-A, Ctrl-B and (in raw REPL) raw-paste's Ctrl-E ... Ctrl-D in what a client types; true when it
-    /// has just left raw REPL (under the lock). A Ctrl-A makes the client the raw REPL's owner on trial: Ctrl-A is
-    /// also "start of line" on a line that is not empty, and plain input to a running program, so unless the
-    /// board answers with its raw REPL banner soon (<see cref="OnBoardTextAsync"/>), the others' input goes on.
-    /// </summary>
-    private bool TrackRawRepl(GatewayClient client, ReadOnlySpan<byte> input)
+    /// <summary>A raw REPL claim's timer: a Ctrl-A that the board did not answer with its banner in time was not raw REPL.</summary>
+    private void ArmRawReplTimer(long? claim)
     {
-        if (ReferenceEquals(_rawOwner, client))
+        if (claim is { } id)
         {
-            foreach (byte b in input)
-            {
-                client.RawPasting = b switch
-                {
-                    0x05 => true,
-                    0x04 => false,
-                    _ => client.RawPasting,
-                };
-            }
+            _ = ConfirmRawReplAsync(id);
         }
-
-        int enter = input.LastIndexOf((byte)0x01);
-        int leave = input.LastIndexOf((byte)0x02);
-        if (enter < 0 && leave < 0)
-        {
-            return false;
-        }
-
-        bool raw = enter > leave;
-        if (raw && _rawOwner is null)
-        {
-            _rawOwner = client;
-            _rawConfirmed = false;
-            _rawBanner.Clear();
-            client.RawPasting = false;
-            _ = ConfirmRawReplAsync(client);
-        }
-        else if (!raw && ReferenceEquals(_rawOwner, client))
-        {
-            _rawOwner = null;
-            client.RawPasting = false;
-            if (_rawConfirmed)
-            {
-                LogRawRepl(_logger, client.Name, BoardText, false);
-            }
-
-            return true;
-        }
-
-        return false;
     }
 
-    /// <summary>A Ctrl-A that the board did not answer with its raw REPL banner in time was not raw REPL: the others' input goes on.</summary>
-    private async Task ConfirmRawReplAsync(GatewayClient client)
+    private async Task ConfirmRawReplAsync(long claim)
     {
         try
         {
-            await Task.Delay(RawReplConfirmTimeout, _stop.Token).ConfigureAwait(false);
+            await Task.Delay(RawReplArbiter<GatewayClient>.ConfirmTimeout, _stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -779,16 +683,13 @@ internal sealed partial class BoardSession
         bool drain;
         lock (_gate)
         {
-            if (!ReferenceEquals(_rawOwner, client) || _rawConfirmed)
+            if (!_input.OnConfirmTimeout(claim, out drain))
             {
                 return;
             }
-
-            _rawOwner = null;
-            drain = _heldText.Count > 0 && !_drainingText;
-            _drainingText |= drain;
         }
 
+        // The others' input goes on, and what they were not shown of the board's answer goes out.
         await ReleaseOthersOutputAsync().ConfigureAwait(false);
         if (drain)
         {
@@ -796,50 +697,28 @@ internal sealed partial class BoardSession
         }
     }
 
-    /// <summary>
-    /// Sends held input in the order it was typed; while a client's raw REPL runs, only that client's. Stops when
-    /// nothing can go.
-    /// </summary>
+    /// <summary>Sends held input in the order it was typed (see <see cref="RawReplArbiter{TClient}.TryTakeHeld"/>).</summary>
     private async Task DrainHeldTextAsync()
     {
         while (true)
         {
-            GatewayClient client;
             ReadOnlyMemory<byte> payload;
+            long? claim;
             lock (_gate)
             {
-                _heldText.RemoveAll(h => !_clients.Contains(h.Client));
-                if (_rawOwner is { } gone && !_clients.Contains(gone))
+                if (!_input.TryTakeHeld(_state == SessionState.Closing, out _, out payload, out claim))
                 {
-                    _rawOwner = null;
-                }
-
-                var owner = _rawOwner;
-                int next = owner is null ? (_heldText.Count > 0 ? 0 : -1) : _heldText.FindIndex(h => ReferenceEquals(h.Client, owner));
-                if (_state == SessionState.Closing || next < 0)
-                {
-                    _heldTextBytes = _heldText.Sum(h => (long)h.Payload.Length);
-                    _drainingText = false;
                     return;
                 }
-
-                (client, payload) = _heldText[next];
-                _heldText.RemoveAt(next);
-                _heldTextBytes -= payload.Length;
-                if (owner is null)
-                {
-                    client.ToldInputHeld = false;
-                }
-
-                TrackRawRepl(client, payload.Span);
             }
 
+            ArmRawReplTimer(claim);
             // As the session: a client in the middle of a fragmented message of its own does not get this inside it.
             if (!await WriteToBoardAsync(this, payload, WebSocketFrameType.Text, true).ConfigureAwait(false))
             {
                 lock (_gate)
                 {
-                    _drainingText = false;
+                    _input.StopDraining();
                 }
 
                 return;
@@ -1162,16 +1041,9 @@ internal sealed partial class BoardSession
                 openerLeftEarly = true;
             }
 
-            if (ReferenceEquals(client, _rawOwner))
-            {
-                // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
-                // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
-                _rawOwner = null;
-                leftRaw = !last && _state != SessionState.Closing && _rawConfirmed;
-                leftPasting = client.RawPasting;
-                drainText = leftRaw && !_drainingText;
-                _drainingText |= drainText;
-            }
+            // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
+            // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
+            _input.Leave(client, !last && _state != SessionState.Closing, out leftRaw, out leftPasting, out drainText);
 
             if (ReferenceEquals(client, _owner))
             {
@@ -1451,6 +1323,7 @@ internal sealed partial class BoardSession
         bool loggedIn = false;
         bool confirmed = false;
         bool trial = false;
+        GatewayClient? rawOwner = null;
         lock (_gate)
         {
             if (_state == SessionState.LoggingIn)
@@ -1485,21 +1358,17 @@ internal sealed partial class BoardSession
             else
             {
                 receivers = _receivers;
-                if (_rawOwner is not null && !_rawConfirmed)
+                rawOwner = _input.Owner;
+                switch (_input.OnBoardText(frame.Payload.Span))
                 {
-                    // The board's answer to the owner's Ctrl-A (it may be split across frames).
-                    if (_rawBanner.Add(frame.Payload.Span).IndexOf(RawReplBanner) >= 0)
-                    {
-                        _rawConfirmed = true;
-                        _rawBanner.Clear();
-                        LogRawRepl(_logger, _rawOwner.Name, BoardText, true);
+                    case RawReplView.Confirmed:
+                        LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
                         confirmed = true;
-                        _viewOwner = _rawOwner;
-                    }
-                    else
-                    {
+                        _viewOwner = rawOwner;
+                        break;
+                    case RawReplView.Trial:
                         trial = true;
-                    }
+                        break;
                 }
             }
         }
@@ -1520,7 +1389,7 @@ internal sealed partial class BoardSession
 
         if (!loggedIn && receivers.Length > 0)
         {
-            await SendToOthersViewAsync(receivers, frame, confirmed, trial).ConfigureAwait(false);
+            await SendToOthersViewAsync(receivers, frame, confirmed, trial, rawOwner).ConfigureAwait(false);
             return;
         }
 
@@ -1537,7 +1406,7 @@ internal sealed partial class BoardSession
     /// A frame of the board's output to the logged-in receivers (under _broadcast): as it is outside a raw REPL and to
     /// the raw REPL's owner; to the others, what its programs print, and, the first time, a line that says why.
     /// </summary>
-    private async Task SendToOthersViewAsync(GatewayClient[] receivers, WebSocketFrame frame, bool confirmed, bool trial)
+    private async Task SendToOthersViewAsync(GatewayClient[] receivers, WebSocketFrame frame, bool confirmed, bool trial, GatewayClient? rawOwner)
     {
         ReadOnlyMemory<byte> others = frame.Payload;
         byte[]? released = null;
@@ -1562,7 +1431,7 @@ internal sealed partial class BoardSession
         else if (trial && _othersHeld.Count + frame.Payload.Length <= MaxHeldOutput)
         {
             _othersHeld.AddRange(frame.Payload.Span);
-            _heldFrom = _rawOwner;
+            _heldFrom = rawOwner;
             others = ReadOnlyMemory<byte>.Empty;
         }
         else if (_othersHeld.Count > 0)
@@ -1579,7 +1448,7 @@ internal sealed partial class BoardSession
             _othersView.Passed(others.Span);
         }
 
-        var owner = _viewOwner ?? (trial || confirmed ? _rawOwner : null);
+        var owner = _viewOwner ?? (trial || confirmed ? rawOwner : null);
         bool sendOthers = !others.IsEmpty || (frame.EndOfMessage && _othersMidMessage);
         foreach (var client in receivers)
         {
@@ -1631,7 +1500,7 @@ internal sealed partial class BoardSession
             GatewayClient[] receivers;
             lock (_gate)
             {
-                if (_othersHeld.Count == 0 || _othersView.Active || (_rawOwner is not null && !_rawConfirmed))
+                if (_othersHeld.Count == 0 || _othersView.Active || _input.OnTrial)
                 {
                     return;
                 }
@@ -1742,55 +1611,4 @@ internal sealed partial class BoardSession
         LogEnded(_logger, BoardText, reason, Interlocked.Read(ref _bytesToBoard), Interlocked.Read(ref _bytesFromBoard));
         _released.TrySetResult();
     }
-
-    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Client {Client} ({Remote}, origin {Origin}) opened {Board} (viewer: {Viewer})")]
-    private static partial void LogOpened(ILogger logger, string client, string remote, string origin, string board, bool viewer);
-
-    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "Client {Client} ({Remote}, origin {Origin}) joined {Board}: {Clients} clients now (viewer: {Viewer})")]
-    private static partial void LogJoined(ILogger logger, string client, string remote, string origin, string board, int clients, bool viewer);
-
-    [LoggerMessage(EventId = 312, Level = LogLevel.Information, Message = "Client {Client} left {Board}: {Reason}")]
-    private static partial void LogLeft(ILogger logger, string client, string board, string reason);
-
-    [LoggerMessage(EventId = 313, Level = LogLevel.Information, Message = "Connected to {Board} at {Address}")]
-    private static partial void LogConnected(ILogger logger, string board, string address);
-
-    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "Cannot connect to {Board}: {Reason}")]
-    private static partial void LogConnectFailed(ILogger logger, string board, string reason);
-
-    [LoggerMessage(EventId = 315, Level = LogLevel.Information, Message = "Logged in to {Board} (client {Client} typed the password)")]
-    private static partial void LogLoggedIn(ILogger logger, string board, string client);
-
-    [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Client {Client} ({Remote}) sent a wrong password to join {Board}")]
-    private static partial void LogWrongPassword(ILogger logger, string client, string remote, string board);
-
-    [LoggerMessage(EventId = 317, Level = LogLevel.Information, Message = "Session on {Board} ended: {Reason} ({ToBoard} bytes to the board, {FromBoard} from it)")]
-    private static partial void LogEnded(ILogger logger, string board, string reason, long toBoard, long fromBoard);
-
-    [LoggerMessage(EventId = 318, Level = LogLevel.Debug, Message = "Holding binary data from {Client}: {Owner}'s file transfer on {Board} is under way")]
-    private static partial void LogHeld(ILogger logger, string client, string owner, string board);
-
-    [LoggerMessage(EventId = 319, Level = LogLevel.Warning, Message = "Client {Client} left during {Operation} on {Board}; the gateway finishes the request so that the others can go on")]
-    private static partial void LogAbandoned(ILogger logger, string client, string operation, string board);
-
-    [LoggerMessage(EventId = 320, Level = LogLevel.Warning, Message = "Closed client {Client}: {Reason}")]
-    private static partial void LogClientDropped(ILogger logger, string client, string reason);
-
-    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Released {Client}'s file transfer on {Board} after {Seconds} s without progress")]
-    private static partial void LogTransferStalled(ILogger logger, string client, string board, double seconds);
-
-    [LoggerMessage(EventId = 324, Level = LogLevel.Warning, Message = "Too many wrong passwords from {Remote}: its address is refused for {Minutes} min")]
-    private static partial void LogLockout(ILogger logger, string remote, double minutes);
-
-    [LoggerMessage(EventId = 326, Level = LogLevel.Error, Message = "The password the gateway holds for {Board} was refused: check BoardPasswords in the settings")]
-    private static partial void LogHeldPasswordRefused(ILogger logger, string board);
-
-    [LoggerMessage(EventId = 325, Level = LogLevel.Warning, Message = "{Failures} wrong passwords at {Board} from many clients: for {Minutes} min it takes only clients that logged in to it before")]
-    private static partial void LogBoardLockout(ILogger logger, string board, int failures, double minutes);
-
-    [LoggerMessage(EventId = 323, Level = LogLevel.Debug, Message = "Client {Client} on {Board}: raw REPL {Entered} (while it is on, the others' input is held)")]
-    private static partial void LogRawRepl(ILogger logger, string client, string board, bool entered);
-
-    [LoggerMessage(EventId = 322, Level = LogLevel.Debug, Message = "Dropped {Bytes} bytes of input from viewer {Client}")]
-    private static partial void LogViewerInput(ILogger logger, string client, int bytes);
 }

@@ -100,12 +100,6 @@ internal sealed class GatewayClient : IAsyncDisposable
     /// </summary>
     public int OwedRequestBytes { get; set; }
 
-    /// <summary>True between this client's raw-paste start (Ctrl-E in raw REPL) and its Ctrl-D (guarded by the session's lock).</summary>
-    public bool RawPasting { get; set; }
-
-    /// <summary>True once the client was told that its input is held for another client's raw REPL (guarded by the session's lock).</summary>
-    public bool ToldInputHeld { get; set; }
-
     /// <summary>True once the gateway has told this client that another one runs code (raw REPL): it is told once.</summary>
     public bool ToldRawRun { get; set; }
 
