@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using WebRepl.Protocol;
 using WebRepl.Transport;
 using static WebRepl.Gateway.Sessions.SessionLog;
 
@@ -24,8 +25,6 @@ namespace WebRepl.Gateway.Sessions;
 internal sealed class BoardSession
 #pragma warning restore CA1001
 {
-    private const int MaxBoardFrame = 65535;
-
     // A PUT's data from a client that streams fast is written to the board in pieces of this size at least (its last
     // frame at once): one write, and one wake-up of the board, per piece instead of per frame or two. Only while the
     // client's frames come closer together than PutHoldGap: from a slower client (a browser far away) every frame
@@ -41,9 +40,6 @@ internal sealed class BoardSession
 
     private static readonly byte[] RawRunNotice =
         "\r\n[gateway] Another client is running code on the board (raw REPL): you see what its programs print."u8.ToArray();
-
-    /// <summary>The most output held back from the others while a client's Ctrl-A waits for the board's answer.</summary>
-    private const int MaxHeldOutput = 4096;
 
     private static readonly byte[] LeaveRawRepl = [0x02];
 
@@ -66,7 +62,6 @@ internal sealed class BoardSession
     private readonly Lock _gate = new();
     private readonly List<GatewayClient> _clients = [];
     private readonly List<GatewayClient> _waiting = [];
-    private readonly SemaphoreSlim _boardWrite = new(1, 1);
     private readonly SemaphoreSlim _pump = new(1, 1);
 
     // Held while the board's text goes out to the receivers, while a joiner is let in and told "WebREPL connected"
@@ -81,29 +76,18 @@ internal sealed class BoardSession
     private readonly OutputWindow _loginWindow = new(64);
     private readonly RawReplArbiter<GatewayClient> _input = new();
 
-    // The others' view of a client's raw REPL (under _broadcast): the owner sees the board's output as it is, the
-    // others what its programs print (RawReplOutputFilter). The board's answer to the owner's Ctrl-A (the prompts
-    // from the Ctrl-C before it, the banner) is held from the others until it is clear whether that Ctrl-A entered
-    // the raw REPL (then it is dropped) or was something else (then it goes out).
-    private readonly RawReplOutputFilter _othersView = new();
-    private readonly List<byte> _othersHeld = [];
-    private GatewayClient? _viewOwner;
-    private GatewayClient? _heldFrom;
-    private bool _othersMidMessage;
+    private readonly Broadcaster<GatewayClient> _output = new(); // under _broadcast
     private GatewayClient[] _receivers = [];
-    private WebSocketConnection? _board;
+    private readonly BoardLink _board;
     private SessionState _state = SessionState.Connecting;
     private GatewayClient? _opener;
     private PasswordLine? _accepted;
     private GatewayClient? _owner;
     private GatewayClient? _lastOwner;
     private bool _abandoned;
-    private object? _midMessage;
     private bool _deniedSeen;
     private int? _endCode;
     private string? _endReason;
-    private long _bytesToBoard;
-    private long _bytesFromBoard;
     private long _lastActivity = Environment.TickCount64;
     private long _lastBinary = Environment.TickCount64;
 
@@ -116,6 +100,7 @@ internal sealed class BoardSession
         Name = name;
         _options = options;
         _logger = logger;
+        _board = new BoardLink(target, address, options, _stop.Token);
     }
 
     private enum SessionState
@@ -246,7 +231,7 @@ internal sealed class BoardSession
                 if (!client.Connection.HasBufferedFrame && !client.HoldsPutData)
                 {
                     // About to wait for the network: what this client's burst left in the board's send buffer goes now.
-                    await FlushBoardAsync().ConfigureAwait(false);
+                    await _board.FlushAsync().ConfigureAwait(false);
                 }
 
                 var frame = await client.Connection.ReceiveAsync(stopping.Token).ConfigureAwait(false);
@@ -287,7 +272,7 @@ internal sealed class BoardSession
         }
         finally
         {
-            await FlushBoardAsync().ConfigureAwait(false);
+            await _board.FlushAsync().ConfigureAwait(false);
             await LeaveAsync(client, closeStatus, closeReason).ConfigureAwait(false);
         }
     }
@@ -309,8 +294,8 @@ internal sealed class BoardSession
                     _ => "closing",
                 },
                 Since,
-                Interlocked.Read(ref _bytesToBoard),
-                Interlocked.Read(ref _bytesFromBoard),
+                _board.BytesOut,
+                _board.BytesIn,
                 transfer,
                 [.. _clients.Select(c => new ClientInfo(
                     c.Id,
@@ -528,7 +513,7 @@ internal sealed class BoardSession
             await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
             try
             {
-                client.HoldsPutData = mayHold && _board is { } board && board.BufferedSendBytes + payload.Length < PutHoldBytes;
+                client.HoldsPutData = mayHold && _board.BufferedSendBytes + payload.Length < PutHoldBytes;
                 flush &= !client.HoldsPutData;
 
                 return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
@@ -638,7 +623,7 @@ internal sealed class BoardSession
     private bool TakeReadAhead()
     {
         if (!_transfer.ReadAheadDue || !_options.GetReadAhead || _abandoned || _owner is null ||
-            _state == SessionState.Closing || Volatile.Read(ref _midMessage) is not null)
+            _state == SessionState.Closing || _board.MidMessage is not null)
         {
             return false;
         }
@@ -755,7 +740,7 @@ internal sealed class BoardSession
                         return;
                     }
 
-                    if (_owner is not null && _transfer.IsIdle && !ReferenceEquals(_midMessage, _owner))
+                    if (_owner is not null && _transfer.IsIdle && !ReferenceEquals(_board.MidMessage, _owner))
                     {
                         // Its request is complete: the next client in line may go (the owner queues again behind it).
                         var previous = _owner;
@@ -806,88 +791,20 @@ internal sealed class BoardSession
         }
     }
 
-    /// <summary>
-    /// Writes to the board: payloads over 65535 bytes as continuation frames (a board closes the connection on a
-    /// 64-bit length), and a fragmented message keeps the board to itself until its last frame.
-    /// </summary>
+    /// <summary>Writes to the board (<see cref="BoardLink.WriteAsync"/>), and follows a client's fragmented message.</summary>
     private async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush = true)
     {
-        var board = _board;
-        if (board is null)
+        if (!await _board.WriteAsync(sender, payload, type, endOfMessage, flush).ConfigureAwait(false))
         {
             return false;
         }
 
-        if (!ReferenceEquals(Volatile.Read(ref _midMessage), sender))
+        if (sender is GatewayClient client)
         {
-            try
-            {
-                await _boardWrite.WaitAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
+            client.MessageInProgress = endOfMessage ? null : type;
         }
 
-        bool release = true;
-        try
-        {
-            while (payload.Length > MaxBoardFrame)
-            {
-                await board.SendAsync(payload[..MaxBoardFrame], type, false, _stop.Token).ConfigureAwait(false);
-                Interlocked.Add(ref _bytesToBoard, MaxBoardFrame);
-                payload = payload[MaxBoardFrame..];
-            }
-
-            await board.SendAsync(payload, type, endOfMessage, flush, _stop.Token).ConfigureAwait(false);
-            Interlocked.Add(ref _bytesToBoard, payload.Length);
-            if (sender is GatewayClient client)
-            {
-                client.MessageInProgress = endOfMessage ? null : type;
-            }
-
-            if (!endOfMessage)
-            {
-                Volatile.Write(ref _midMessage, sender);
-                release = false;
-            }
-            else
-            {
-                Volatile.Write(ref _midMessage, null);
-            }
-
-            return true;
-        }
-        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The board loop sees the broken connection and ends the session with the reason.
-            Volatile.Write(ref _midMessage, null);
-            return false;
-        }
-        finally
-        {
-            if (release)
-            {
-                _boardWrite.Release();
-            }
-        }
-    }
-
-    /// <summary>Writes what sends without flush left in the board connection's buffer.</summary>
-    private async ValueTask FlushBoardAsync()
-    {
-        if (_board is { } board)
-        {
-            try
-            {
-                await board.FlushAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
-            {
-                // The board loop sees the broken connection and ends the session with the reason.
-            }
-        }
+        return true;
     }
 
     /// <summary>A joining client's password line: compared with the accepted one once the session is logged in.</summary>
@@ -1035,7 +952,7 @@ internal sealed class BoardSession
                 _state = SessionState.Closing;
             }
 
-            unfinished = ReferenceEquals(_midMessage, client) ? client.MessageInProgress : null;
+            unfinished = ReferenceEquals(_board.MidMessage, client) ? client.MessageInProgress : null;
             if (ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last)
             {
                 openerLeftEarly = true;
@@ -1151,35 +1068,25 @@ internal sealed class BoardSession
 
     private async Task CloseBoardAsync(int? status, string reason)
     {
-        if (_board is null)
+        if (!_board.IsConnected)
         {
             // Still connecting: finish connecting, so that the board gets a proper close frame with the status.
             await _connected.Task.WaitAsync(_options.ConnectTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        var board = _board;
         lock (_gate)
         {
             _endCode ??= CloseReason.Normal;
             _endReason ??= "the last client left";
         }
 
-        if (board is null)
+        if (!await _board.CloseAsync(status, reason).ConfigureAwait(false))
         {
             End(CloseReason.Normal, "the last client left");
             return;
         }
 
-        // A close frame with the client's status, as the board's own client would send; the board answers with a
-        // bare close, which ends the board loop. A board that does not answer is dropped after a moment.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        try
-        {
-            await board.CloseAsync(CloseReason.IsSendable(status) ? status : CloseReason.Normal, CloseReason.Fit(reason), timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-        {
-        }
+        // A board that does not answer the close is dropped after a moment.
 
         try
         {
@@ -1204,18 +1111,7 @@ internal sealed class BoardSession
                 await previous.WaitAsync(_stop.Token).ConfigureAwait(false);
             }
 
-            var board = await ConnectBoardAsync().ConfigureAwait(false);
-            LogConnected(_logger, BoardText, _address?.ToString() ?? Target.Host);
-            var frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
-            for (int attempt = 0; frame.Type == WebSocketFrameType.Close && frame.CloseStatus is null && attempt < 10 && Interlocked.Read(ref _bytesToBoard) == 0 && _registry.ReleasedRecently(Key); attempt++)
-            {
-                // A board takes a moment to let go of the previous session's connection and refuses the next
-                // one until then (it handshakes, then closes). Nothing was sent yet: connect again.
-                await Task.Delay(100, _stop.Token).ConfigureAwait(false);
-                await board.DisposeAsync().ConfigureAwait(false);
-                board = await ConnectBoardAsync().ConfigureAwait(false);
-                frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
-            }
+            var frame = await _board.ConnectAsync(OnConnected, () => _registry.ReleasedRecently(Key)).ConfigureAwait(false);
 
             while (true)
             {
@@ -1238,7 +1134,6 @@ internal sealed class BoardSession
                     break;
                 }
 
-                Interlocked.Add(ref _bytesFromBoard, frame.Payload.Length);
                 Touch();
                 if (frame.Type == WebSocketFrameType.Text)
                 {
@@ -1249,7 +1144,7 @@ internal sealed class BoardSession
                     await OnBoardBinaryAsync(frame).ConfigureAwait(false);
                 }
 
-                frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+                frame = await _board.ReceiveAsync().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -1258,11 +1153,7 @@ internal sealed class BoardSession
         }
         catch (WebReplException ex)
         {
-            bool connected;
-            lock (_gate)
-            {
-                connected = _board is not null;
-            }
+            bool connected = _board.IsConnected;
 
             (code, reason) = connected
                 ? (CloseReason.InternalError, "the connection to the board was lost: " + ex.Message)
@@ -1278,30 +1169,18 @@ internal sealed class BoardSession
         }
     }
 
-    private async Task<WebSocketConnection> ConnectBoardAsync()
+    private void OnConnected()
     {
-        var board = await WebSocketConnection.ConnectAsync(
-            Target,
-            new WebSocketConnectOptions
-            {
-                ConnectTimeout = _options.ConnectTimeout,
-                ConnectAddress = _address,
-                RemoteCertificateValidation = _options.TargetCertificateValidation,
-                ReceiveBufferSize = 4096,
-                MaxFrameBytes = Math.Max(_options.MaxMessageBytes, 1 << 20),
-            },
-            _stop.Token).ConfigureAwait(false);
         lock (_gate)
         {
-            _board = board;
             if (_state == SessionState.Connecting)
             {
                 _state = SessionState.LoggingIn;
             }
         }
 
+        LogConnected(_logger, BoardText, _address?.ToString() ?? Target.Host);
         _connected.TrySetResult();
-        return board;
     }
 
     private async Task OnBoardTextAsync(WebSocketFrame frame)
@@ -1364,7 +1243,6 @@ internal sealed class BoardSession
                     case RawReplView.Confirmed:
                         LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
                         confirmed = true;
-                        _viewOwner = rawOwner;
                         break;
                     case RawReplView.Trial:
                         trial = true;
@@ -1402,68 +1280,22 @@ internal sealed class BoardSession
         }
     }
 
-    /// <summary>
-    /// A frame of the board's output to the logged-in receivers (under _broadcast): as it is outside a raw REPL and to
-    /// the raw REPL's owner; to the others, what its programs print, and, the first time, a line that says why.
-    /// </summary>
+    /// <summary>A frame of the board's output to the logged-in receivers (under _broadcast), as <see cref="Broadcaster{TClient}"/> plans it.</summary>
     private async Task SendToOthersViewAsync(GatewayClient[] receivers, WebSocketFrame frame, bool confirmed, bool trial, GatewayClient? rawOwner)
     {
-        ReadOnlyMemory<byte> others = frame.Payload;
-        byte[]? released = null;
-        var heldFrom = _heldFrom;
-        if (confirmed)
-        {
-            // The owner's Ctrl-A entered the raw REPL: its answer (held so far, and this frame) is protocol.
-            _othersHeld.Clear();
-            _heldFrom = null;
-            _othersView.Start();
-            others = others[RawReplOutputFilter.AfterBanner(others.Span)..];
-        }
-
-        if (_othersView.Active)
-        {
-            others = _othersView.Filter(others.Span);
-            if (!_othersView.Active)
-            {
-                _viewOwner = null;
-            }
-        }
-        else if (trial && _othersHeld.Count + frame.Payload.Length <= MaxHeldOutput)
-        {
-            _othersHeld.AddRange(frame.Payload.Span);
-            _heldFrom = rawOwner;
-            others = ReadOnlyMemory<byte>.Empty;
-        }
-        else if (_othersHeld.Count > 0)
-        {
-            // That Ctrl-A was not the raw REPL (or its answer is too long to be one): what was held goes out first
-            // (not to the client that typed it, which had it at once).
-            released = [.. _othersHeld];
-            _othersHeld.Clear();
-            _heldFrom = null;
-        }
-
-        if (!_othersView.Active)
-        {
-            _othersView.Passed(others.Span);
-        }
-
-        var owner = _viewOwner ?? (trial || confirmed ? rawOwner : null);
-        bool sendOthers = !others.IsEmpty || (frame.EndOfMessage && _othersMidMessage);
+        var view = confirmed ? RawReplView.Confirmed : trial ? RawReplView.Trial : RawReplView.None;
+        var plan = _output.OnBoardText(frame.Payload, frame.EndOfMessage, view, rawOwner);
         foreach (var client in receivers)
         {
-            bool isOwner = ReferenceEquals(client, owner);
-            if (!isOwner && confirmed && !_othersMidMessage && !client.ToldRawRun)
+            bool isOwner = ReferenceEquals(client, plan.Owner);
+            if (!isOwner && plan.TellRunNotice && _output.TakeRunNotice(client) &&
+                !await client.SendAsync(RawRunNotice, WebSocketFrameType.Text).ConfigureAwait(false))
             {
-                client.ToldRawRun = true;
-                if (!await client.SendAsync(RawRunNotice, WebSocketFrameType.Text).ConfigureAwait(false))
-                {
-                    Drop(client);
-                    continue;
-                }
+                Drop(client);
+                continue;
             }
 
-            if (released is not null && !ReferenceEquals(client, heldFrom) &&
+            if (plan.Released is { } released && !ReferenceEquals(client, plan.ReleasedSkip) &&
                 !await client.SendAsync(released, WebSocketFrameType.Text).ConfigureAwait(false))
             {
                 Drop(client);
@@ -1471,15 +1303,10 @@ internal sealed class BoardSession
             }
 
             if (isOwner ? !await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false)
-                : sendOthers && !await client.SendAsync(others, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
+                : plan.SendOthers && !await client.SendAsync(plan.Others, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
             {
                 Drop(client);
             }
-        }
-
-        if (sendOthers)
-        {
-            _othersMidMessage = !frame.EndOfMessage;
         }
     }
 
@@ -1500,7 +1327,7 @@ internal sealed class BoardSession
             GatewayClient[] receivers;
             lock (_gate)
             {
-                if (_othersHeld.Count == 0 || _othersView.Active || _input.OnTrial)
+                if (_input.OnTrial)
                 {
                     return;
                 }
@@ -1508,11 +1335,11 @@ internal sealed class BoardSession
                 receivers = _receivers;
             }
 
-            byte[] held = [.. _othersHeld];
-            var heldFrom = _heldFrom;
-            _othersHeld.Clear();
-            _heldFrom = null;
-            _othersView.Passed(held);
+            if (_output.TakeHeld(out var heldFrom) is not { } held)
+            {
+                return;
+            }
+
             foreach (var client in receivers)
             {
                 if (!ReferenceEquals(client, heldFrom) && !await client.SendAsync(held, WebSocketFrameType.Text).ConfigureAwait(false))
@@ -1602,13 +1429,10 @@ internal sealed class BoardSession
         _connected.TrySetResult();
         _loginDone.TrySetResult(false);
         await Task.WhenAll(clients.Select(c => c.CloseAsync(code, reason))).ConfigureAwait(false);
-        if (_board is { } board)
-        {
-            await board.DisposeAsync().ConfigureAwait(false);
-        }
+        await _board.DisposeAsync().ConfigureAwait(false);
 
         _registry.Remove(this);
-        LogEnded(_logger, BoardText, reason, Interlocked.Read(ref _bytesToBoard), Interlocked.Read(ref _bytesFromBoard));
+        LogEnded(_logger, BoardText, reason, _board.BytesOut, _board.BytesIn);
         _released.TrySetResult();
     }
 }

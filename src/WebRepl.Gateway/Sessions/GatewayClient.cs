@@ -1,3 +1,4 @@
+using WebRepl.Protocol;
 using WebRepl.Transport;
 
 namespace WebRepl.Gateway.Sessions;
