@@ -38,8 +38,6 @@ internal sealed class BoardSession
     private static readonly byte[] HeldTextFullNotice =
         "\r\n[gateway] Input dropped: too much typed while another client's code runs.\r\n"u8.ToArray();
 
-    private static readonly byte[] RawRunNotice =
-        "\r\n[gateway] Another client is running code on the board (raw REPL): you see what its programs print."u8.ToArray();
 
     private static readonly byte[] LeaveRawRepl = [0x02];
 
@@ -48,11 +46,6 @@ internal sealed class BoardSession
     /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
     internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
 
-    private static readonly byte[] ConnectedMarker = "WebREPL connected"u8.ToArray();
-    private static readonly byte[] DeniedMarker = "Access denied"u8.ToArray();
-    private static readonly byte[] PasswordPrompt = "Password: "u8.ToArray();
-    private static readonly byte[] ConnectedReply = "\r\nWebREPL connected\r\n>>> "u8.ToArray();
-    private static readonly byte[] DeniedReply = "\r\nAccess denied\r\n"u8.ToArray();
     private static readonly byte[] MoreRequest = [0];
 
     private readonly SessionRegistry _registry;
@@ -61,35 +54,26 @@ internal sealed class BoardSession
     private readonly IPAddress? _address;
     private readonly Lock _gate = new();
     private readonly List<GatewayClient> _clients = [];
-    private readonly List<GatewayClient> _waiting = [];
     private readonly SemaphoreSlim _pump = new(1, 1);
 
-    // Held while the board's text goes out to the receivers, while a joiner is let in and told "WebREPL connected"
-    // (a joiner gets everything the board prints after that answer, on which it may act at once, and nothing before
-    // it), and while the gateway tells a receiver something itself (one text stream per client, in order).
-    private readonly SemaphoreSlim _broadcast = new(1, 1);
-    private readonly TransferTracker _transfer = new();
+    // Whose turn it is to send text to the clients: the board's output, the gateway's own lines, and a joiner let in
+    // and told "WebREPL connected" (it gets everything the board prints after that answer, and nothing before it).
+    private readonly OutputRelay _relay;
+    private readonly TransferArbiter<GatewayClient> _transfers = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly OutputWindow _loginWindow = new(64);
+    private readonly LoginGate _login = new();
     private readonly RawReplArbiter<GatewayClient> _input = new();
 
-    private readonly Broadcaster<GatewayClient> _output = new(); // under _broadcast
     private GatewayClient[] _receivers = [];
     private readonly BoardLink _board;
     private SessionState _state = SessionState.Connecting;
     private GatewayClient? _opener;
-    private PasswordLine? _accepted;
-    private GatewayClient? _owner;
-    private GatewayClient? _lastOwner;
-    private bool _abandoned;
-    private bool _deniedSeen;
     private int? _endCode;
     private string? _endReason;
     private long _lastActivity = Environment.TickCount64;
-    private long _lastBinary = Environment.TickCount64;
 
     public BoardSession(SessionRegistry registry, string key, WebReplTarget target, IPAddress? address, string? name, GatewayOptions options, ILogger logger)
     {
@@ -101,6 +85,7 @@ internal sealed class BoardSession
         _options = options;
         _logger = logger;
         _board = new BoardLink(target, address, options, _stop.Token);
+        _relay = new OutputRelay(Drop);
     }
 
     private enum SessionState
@@ -185,42 +170,8 @@ internal sealed class BoardSession
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.Stopping);
         int? closeStatus = null;
         string closeReason = "the client closed the connection";
-        bool opener;
-        lock (_gate)
+        if (!await GreetAsync(client).ConfigureAwait(false))
         {
-            opener = ReferenceEquals(client, _opener);
-        }
-
-        if (opener)
-        {
-            LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
-            if (client.AutoPassword is not null)
-            {
-                _ = TypePasswordForAsync(client);
-            }
-        }
-        else if (client.AutoPassword is { } password)
-        {
-            // The gateway answers for it with the board's password it holds (see GatewayOptions.BoardPasswords).
-            bool joined = false;
-            try
-            {
-                joined = await CheckJoinerAsync(client, new WebSocketFrame(WebSocketFrameType.Text, password)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            if (!joined)
-            {
-                await LeaveAsync(client, null, "the gateway's password for the board was not accepted").ConfigureAwait(false);
-                return;
-            }
-        }
-        else if (!await client.SendAsync(PasswordPrompt, WebSocketFrameType.Text).ConfigureAwait(false))
-        {
-            // The board would ask for the password now; the gateway asks for it (see the type's summary).
-            await LeaveAsync(client, null, "the client went away").ConfigureAwait(false);
             return;
         }
 
@@ -277,12 +228,64 @@ internal sealed class BoardSession
         }
     }
 
+    /// <summary>
+    /// A client's start: the opener answers the board (or the gateway types for it); a joiner is asked for the password,
+    /// as the board would ask it (or the gateway answers for it). False when the client has left.
+    /// </summary>
+    private async Task<bool> GreetAsync(GatewayClient client)
+    {
+        bool opener;
+        lock (_gate)
+        {
+            opener = ReferenceEquals(client, _opener);
+        }
+
+        if (opener)
+        {
+            LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
+            if (client.AutoPassword is not null)
+            {
+                _ = TypePasswordForAsync(client);
+            }
+
+            return true;
+        }
+
+        if (client.AutoPassword is { } password)
+        {
+            // The gateway answers for it with the board's password it holds (see GatewayOptions.BoardPasswords).
+            bool joined = false;
+            try
+            {
+                joined = await CheckJoinerAsync(client, new WebSocketFrame(WebSocketFrameType.Text, password)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            if (!joined)
+            {
+                await LeaveAsync(client, null, "the gateway's password for the board was not accepted").ConfigureAwait(false);
+            }
+
+            return joined;
+        }
+
+        if (!await client.SendAsync(LoginGate.Prompt, WebSocketFrameType.Text).ConfigureAwait(false))
+        {
+            await LeaveAsync(client, null, "the client went away").ConfigureAwait(false);
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>The session for <c>GET /api/sessions</c>.</summary>
     public SessionInfo Describe()
     {
         lock (_gate)
         {
-            string? transfer = _transfer.Operation is { } op ? $"{op} by {(_owner?.Name ?? (_abandoned ? "the gateway (its client left)" : "?"))}" : null;
+            string? transfer = _transfers.Operation is { } op ? $"{op} by {(_transfers.Owner?.Name ?? (_transfers.Abandoned ? "the gateway (its client left)" : "?"))}" : null;
             return new SessionInfo(
                 Target.ToString(),
                 Name,
@@ -361,25 +364,11 @@ internal sealed class BoardSession
             _ = client.CloseAsync(CloseReason.PolicyViolation, reason + ": connect again and send the password");
         }
 
-        GatewayClient? stalled = null;
-        bool released = false;
+        GatewayClient? stalled;
+        bool released;
         lock (_gate)
         {
-            if ((_owner is not null || _abandoned) && !_transfer.IsIdle &&
-                now - Interlocked.Read(ref _lastBinary) > (long)_options.TransferStallTimeout.TotalMilliseconds)
-            {
-                stalled = _owner;
-                if (stalled is not null)
-                {
-                    // Request bytes the gateway sent for it (read-ahead) must not reach the board again when it wakes.
-                    stalled.OwedRequestBytes += _transfer.TakeOwed();
-                }
-
-                _transfer.Reset();
-                _owner = null;
-                _abandoned = false;
-                released = true;
-            }
+            released = _transfers.CheckStall(now, (long)_options.TransferStallTimeout.TotalMilliseconds, out stalled);
         }
 
         if (released)
@@ -453,7 +442,6 @@ internal sealed class BoardSession
     {
         bool flush = !client.Connection.HasBufferedFrame;
         client.HoldsPutData = false;
-        bool mayHold = false;
         if (client.IsViewer)
         {
             LogViewerInput(_logger, client.Name, payload.Length);
@@ -465,27 +453,27 @@ internal sealed class BoardSession
             return await ForwardTextAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
         }
 
-        bool held;
-        bool direct = false;
+        return await ForwardBinaryAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
+    }
+
+    /// <summary>Binary data: straight to the board when nothing stands in its way, else held for its turn (<see cref="TransferArbiter{TClient}"/>).</summary>
+    private async ValueTask<bool> ForwardBinaryAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
+    {
+        const WebSocketFrameType type = WebSocketFrameType.Binary;
+        bool mayHold = false;
+        bool direct;
         bool idleNow = false;
         bool readAhead = false;
         lock (_gate)
         {
-            // The usual case, one client transferring: nothing queued, nobody else's request under way. Straight
-            // to the board, in order, without the queue (the pump would find the same frame).
-            if (client.Held.Count == 0 && !_abandoned && _state != SessionState.Closing &&
-                (ReferenceEquals(_owner, client) || (_owner is null && _waiting.Count == 0)))
+            direct = _transfers.TryGoDirect(client, ref payload, _state == SessionState.Closing, Environment.TickCount64, out bool midPut);
+            if (direct)
             {
-                _owner = client;
-                _lastOwner = client;
-                bool putData = _transfer.PutRemaining > 0;
-                payload = TakeClientBinary(client, payload);
-                direct = true;
                 // Held only between two data frames of a PUT: never its record (the client waits for the board's
                 // answer to it), never its last frame (the board answers once all has come).
-                mayHold = putData && _transfer.PutRemaining > 0 && client.StreamingFast;
+                mayHold = midPut && client.StreamingFast;
                 readAhead = payload.IsEmpty && TakeReadAhead();
-                idleNow = _transfer.IsIdle;
+                idleNow = _transfers.IsIdle;
             }
         }
 
@@ -524,27 +512,16 @@ internal sealed class BoardSession
             }
         }
 
+        bool held;
+        bool queued;
         lock (_gate)
         {
-            long limit = Math.Max(4L * _options.MaxMessageBytes, 1 << 20);
-            if (client.HeldBytes + payload.Length > limit)
-            {
-                held = false;
-            }
-            else
-            {
-                client.Held.Enqueue((payload, endOfMessage));
-                client.HeldBytes += payload.Length;
-                held = true;
-                if (!ReferenceEquals(client, _owner) && !_waiting.Contains(client))
-                {
-                    _waiting.Add(client);
-                    if (_owner is not null || _abandoned)
-                    {
-                        LogHeld(_logger, client.Name, _owner?.Name ?? "the gateway", BoardText);
-                    }
-                }
-            }
+            held = _transfers.Hold(client, payload, endOfMessage, Math.Max(4L * _options.MaxMessageBytes, 1 << 20), out queued);
+        }
+
+        if (queued)
+        {
+            LogHeld(_logger, client.Name, _transfers.Owner?.Name ?? "the gateway", BoardText);
         }
 
         if (!held)
@@ -580,7 +557,7 @@ internal sealed class BoardSession
 
         if (written && decision.Notice != InputNotice.None)
         {
-            written = await TellAsync(client, decision.Notice == InputNotice.Held ? RawHoldNotice : HeldTextFullNotice).ConfigureAwait(false);
+            written = await _relay.TellAsync(client, decision.Notice == InputNotice.Held ? RawHoldNotice : HeldTextFullNotice).ConfigureAwait(false);
         }
 
         if (decision.Drain)
@@ -591,59 +568,9 @@ internal sealed class BoardSession
         return written;
     }
 
-    /// <summary>
-    /// The gateway's own text to a receiver: between two of the board's frames, never at the same time as one (a
-    /// browser's UTF-8 sanitizer follows one stream). False when the client is gone.
-    /// </summary>
-    private async ValueTask<bool> TellAsync(GatewayClient client, byte[] text)
-    {
-        try
-        {
-            await _broadcast.WaitAsync(client.Stopping).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-
-        try
-        {
-            return await client.SendAsync(text, WebSocketFrameType.Text).ConfigureAwait(false);
-        }
-        finally
-        {
-            _broadcast.Release();
-        }
-    }
-
-    /// <summary>
-    /// True when the gateway should ask the board for the owner's next GET chunk now (under the lock): right after
-    /// a chunk arrives, or, when the chunk came before the owner's byte for it, as soon as that byte comes.
-    /// </summary>
-    private bool TakeReadAhead()
-    {
-        if (!_transfer.ReadAheadDue || !_options.GetReadAhead || _abandoned || _owner is null ||
-            _state == SessionState.Closing || _board.MidMessage is not null)
-        {
-            return false;
-        }
-
-        _transfer.OnGatewayRequest();
-        return true;
-    }
-
-    /// <summary>
-    /// A requesting client's binary data on its way to the board (under the lock): the transfer follows it, and
-    /// the leading bytes that are GET request bytes the gateway sent for it already are left out.
-    /// </summary>
-    private ReadOnlyMemory<byte> TakeClientBinary(GatewayClient client, ReadOnlyMemory<byte> payload)
-    {
-        int owed = Math.Min(client.OwedRequestBytes, payload.Length);
-        client.OwedRequestBytes -= owed;
-        payload = payload[owed..];
-        Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
-        return payload[_transfer.OnClientBytes(payload.Span)..];
-    }
+    /// <summary>True when the gateway should ask the board for the owner's next GET chunk now (under the lock; see <see cref="TransferArbiter{TClient}.TakeReadAhead"/>).</summary>
+    private bool TakeReadAhead() =>
+        _transfers.TakeReadAhead(_options.GetReadAhead && _state != SessionState.Closing && _board.MidMessage is null);
 
     /// <summary>A raw REPL claim's timer: a Ctrl-A that the board did not answer with its banner in time was not raw REPL.</summary>
     private void ArmRawReplTimer(long? claim)
@@ -675,7 +602,7 @@ internal sealed class BoardSession
         }
 
         // The others' input goes on, and what they were not shown of the board's answer goes out.
-        await ReleaseOthersOutputAsync().ConfigureAwait(false);
+        await _relay.ReleaseHeldAsync(ReceiversUnlessOnTrial, _stop.Token).ConfigureAwait(false);
         if (drain)
         {
             await DrainHeldTextAsync().ConfigureAwait(false);
@@ -735,47 +662,9 @@ internal sealed class BoardSession
                 bool endOfMessage;
                 lock (_gate)
                 {
-                    if (_abandoned || _state == SessionState.Closing)
+                    if (!_transfers.TryNext(_board.MidMessage, _state == SessionState.Closing, Environment.TickCount64, out sender, out payload, out endOfMessage))
                     {
                         return;
-                    }
-
-                    if (_owner is not null && _transfer.IsIdle && !ReferenceEquals(_board.MidMessage, _owner))
-                    {
-                        // Its request is complete: the next client in line may go (the owner queues again behind it).
-                        var previous = _owner;
-                        _owner = null;
-                        if (previous.Held.Count > 0 && !_waiting.Contains(previous))
-                        {
-                            _waiting.Add(previous);
-                        }
-                    }
-
-                    if (_owner is null)
-                    {
-                        int next = _waiting.FindIndex(c => c.Held.Count > 0);
-                        if (next < 0)
-                        {
-                            return;
-                        }
-
-                        _owner = _waiting[next];
-                        _lastOwner = _owner;
-                        _waiting.RemoveAt(next);
-                    }
-
-                    if (_owner.Held.Count == 0)
-                    {
-                        return;
-                    }
-
-                    sender = _owner;
-                    (payload, endOfMessage) = _owner.Held.Dequeue();
-                    _owner.HeldBytes -= payload.Length;
-                    payload = TakeClientBinary(sender, payload);
-                    if (payload.IsEmpty && endOfMessage && sender.MessageInProgress is null)
-                    {
-                        continue; // the request byte the gateway already sent for it (GET read-ahead)
                     }
                 }
 
@@ -829,7 +718,7 @@ internal sealed class BoardSession
         lock (_gate)
         {
             // An address locked out meanwhile gets no more guesses, even on a connection it opened before.
-            right = _accepted is not null && !_registry.Logins.IsLockedOut(client.Address, client.Origin, Key, out _) && _accepted.Matches(client.Password);
+            right = _login.Admits(client.Password) && !_registry.Logins.IsLockedOut(client.Address, client.Origin, Key, out _);
         }
 
         if (!right)
@@ -846,7 +735,7 @@ internal sealed class BoardSession
 
             // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
             await Task.Delay(WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await client.SendAsync(DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
+            await client.SendAsync(LoginGate.DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
             await client.CloseAsync(CloseReason.PolicyViolation, "Access denied: wrong password").ConfigureAwait(false);
             return false;
         }
@@ -855,7 +744,11 @@ internal sealed class BoardSession
         // at once, or another client makes it print as soon as this one is in) reaches it. Not after: the answer could
         // reach the client first, and what the board prints meanwhile would be missed.
         int count;
-        await _broadcast.WaitAsync(client.Stopping).ConfigureAwait(false);
+        if (!await _relay.WaitAsync(client.Stopping).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         try
         {
             lock (_gate)
@@ -865,14 +758,14 @@ internal sealed class BoardSession
                 RefreshReceivers();
             }
 
-            if (!await client.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
+            if (!await client.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
             {
                 return false;
             }
         }
         finally
         {
-            _broadcast.Release();
+            _relay.Release();
         }
 
         _registry.LoginDone(client);
@@ -922,29 +815,29 @@ internal sealed class BoardSession
         }
     }
 
-    private async Task LeaveAsync(GatewayClient client, int? status, string reason)
+    /// <summary>What a client's leaving undoes (<see cref="Detach"/>).</summary>
+    private readonly record struct Departure(
+        bool Last,
+        bool OpenerLeftEarly,
+        TransferLeave Transfer,
+        string? Operation,
+        bool LeftRaw,
+        bool LeftPasting,
+        bool DrainText,
+        WebSocketFrameType? Unfinished);
+
+    /// <summary>Takes a client out of the session and its machines (under the lock); null when it had left already.</summary>
+    private Departure? Detach(GatewayClient client)
     {
-        bool last;
-        bool openerLeftEarly = false;
-        bool endSession = false;
-        long putRemaining = 0;
-        bool askChunk = false;
-        bool leftRaw = false;
-        bool leftPasting = false;
-        bool drainText = false;
-        WebSocketFrameType? unfinished;
         lock (_gate)
         {
             if (!_clients.Remove(client))
             {
-                return;
+                return null;
             }
 
             _registry.LoginDone(client);
-
-            _waiting.Remove(client);
-            client.Held.Clear();
-            last = _clients.Count == 0;
+            bool last = _clients.Count == 0;
             if (last)
             {
                 // No one may join a session whose board is being closed: a new client opens a new session, which
@@ -952,41 +845,34 @@ internal sealed class BoardSession
                 _state = SessionState.Closing;
             }
 
-            unfinished = ReferenceEquals(_board.MidMessage, client) ? client.MessageInProgress : null;
-            if (ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last)
-            {
-                openerLeftEarly = true;
-            }
+            var unfinished = ReferenceEquals(_board.MidMessage, client) ? client.MessageInProgress : null;
+            bool openerLeftEarly = ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last;
+            bool othersStay = !last && _state != SessionState.Closing;
 
             // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
             // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
-            _input.Leave(client, !last && _state != SessionState.Closing, out leftRaw, out leftPasting, out drainText);
-
-            if (ReferenceEquals(client, _owner))
-            {
-                _owner = null;
-                _transfer.ForgetOwed();
-                if (!_transfer.IsIdle && !last && _state != SessionState.Closing)
-                {
-                    // The board is in the middle of this client's request: finish it for the others' sake.
-                    if (_transfer.InsideRecord)
-                    {
-                        endSession = true;
-                    }
-                    else
-                    {
-                        _abandoned = true;
-                        putRemaining = _transfer.PutRemaining;
-                        askChunk = _transfer.GetNeedsRequest;
-                        LogAbandoned(_logger, client.Name, _transfer.Operation ?? "a request", BoardText);
-                    }
-                }
-            }
-
+            _input.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
+            var transfer = _transfers.Leave(client, othersStay);
+            _relay.Forget(client);
             RefreshReceivers();
+            return new Departure(last, openerLeftEarly, transfer, _transfers.Operation, leftRaw, leftPasting, drainText, unfinished);
+        }
+    }
+
+    private async Task LeaveAsync(GatewayClient client, int? status, string reason)
+    {
+        if (Detach(client) is not { } departure)
+        {
+            return;
         }
 
+        var (last, openerLeftEarly, transfer, operation, leftRaw, leftPasting, drainText, unfinished) = departure;
         LogLeft(_logger, client.Name, BoardText, reason);
+        if (transfer is not (TransferLeave.None or TransferLeave.EndSession))
+        {
+            LogAbandoned(_logger, client.Name, operation ?? "a request", BoardText);
+        }
+
         if (unfinished is { } type)
         {
             // End the client's fragmented message so that the board's framing stays whole.
@@ -1012,15 +898,15 @@ internal sealed class BoardSession
         {
             End(CloseReason.InternalError, "the client that opened the board left before logging in; connect again");
         }
-        else if (endSession)
+        else if (transfer == TransferLeave.EndSession)
         {
             End(CloseReason.InternalError, $"client {client.Name} left in the middle of a request record; the board cannot go on");
         }
-        else if (putRemaining > 0)
+        else if (transfer == TransferLeave.FinishPut)
         {
-            await FinishAbandonedPutAsync(putRemaining).ConfigureAwait(false);
+            await FinishAbandonedPutAsync().ConfigureAwait(false);
         }
-        else if (askChunk)
+        else if (transfer == TransferLeave.AskChunk)
         {
             await AskAbandonedChunkAsync().ConfigureAwait(false);
         }
@@ -1033,24 +919,22 @@ internal sealed class BoardSession
     }
 
     /// <summary>A PUT whose client left: the board expects the rest of the file; zeros keep it in step (the file is incomplete anyway).</summary>
-    private async Task FinishAbandonedPutAsync(long remaining)
+    private async Task FinishAbandonedPutAsync()
     {
         byte[] zeros = new byte[16 * 1024];
-        while (remaining > 0)
+        while (true)
         {
-            int n = (int)Math.Min(zeros.Length, remaining);
+            int n;
             lock (_gate)
             {
-                _transfer.OnClientBytes(zeros.AsSpan(0, n));
-                Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+                n = (int)Math.Min(zeros.Length, _transfers.PutRemaining);
+                _transfers.OnGatewayBytes(zeros.AsSpan(0, n), Environment.TickCount64);
             }
 
-            if (!await WriteToBoardAsync(this, zeros.AsMemory(0, n), WebSocketFrameType.Binary, true).ConfigureAwait(false))
+            if (n == 0 || !await WriteToBoardAsync(this, zeros.AsMemory(0, n), WebSocketFrameType.Binary, true).ConfigureAwait(false))
             {
                 return;
             }
-
-            remaining -= n;
         }
     }
 
@@ -1059,8 +943,7 @@ internal sealed class BoardSession
     {
         lock (_gate)
         {
-            _transfer.OnClientBytes(MoreRequest);
-            Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+            _transfers.OnGatewayBytes(MoreRequest, Environment.TickCount64);
         }
 
         await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
@@ -1097,6 +980,15 @@ internal sealed class BoardSession
         }
     }
 
+    /// <summary>Who gets output held on a raw REPL claim that was released, or null when a claim is on trial again.</summary>
+    private GatewayClient[]? ReceiversUnlessOnTrial()
+    {
+        lock (_gate)
+        {
+            return _input.OnTrial ? null : _receivers;
+        }
+    }
+
     private void RefreshReceivers() =>
         _receivers = [.. _clients.Where(c => c.State == ClientState.Authenticated)];
 
@@ -1117,7 +1009,7 @@ internal sealed class BoardSession
             {
                 if (frame.Type == WebSocketFrameType.Close)
                 {
-                    if (_deniedSeen)
+                    if (_login.DeniedSeen)
                     {
                         (code, reason) = (CloseReason.PolicyViolation, "Access denied: the board refused the password");
                     }
@@ -1185,203 +1077,120 @@ internal sealed class BoardSession
 
     private async Task OnBoardTextAsync(WebSocketFrame frame)
     {
-        await _broadcast.WaitAsync(_stop.Token).ConfigureAwait(false);
+        if (!await _relay.WaitAsync(_stop.Token).ConfigureAwait(false))
+        {
+            return; // the session ends
+        }
+
         try
         {
             await BroadcastTextAsync(frame).ConfigureAwait(false);
         }
         finally
         {
-            _broadcast.Release();
+            _relay.Release();
         }
     }
 
     private async Task BroadcastTextAsync(WebSocketFrame frame)
     {
         GatewayClient[] receivers;
+        bool loggingIn;
         bool loggedIn = false;
-        bool confirmed = false;
-        bool trial = false;
+        var view = RawReplView.None;
         GatewayClient? rawOwner = null;
         lock (_gate)
         {
-            if (_state == SessionState.LoggingIn)
+            loggingIn = _state == SessionState.LoggingIn;
+            if (loggingIn)
             {
-                // Watch the board's answer to the password (it may be split across frames).
-                var window = _loginWindow.Add(frame.Payload.Span);
-                if (window.IndexOf(DeniedMarker) >= 0 && !_deniedSeen)
-                {
-                    _deniedSeen = true;
-                    if (_opener is { AutoPassword: null } denied)
-                    {
-                        RecordFailure(denied);
-                    }
-                    else if (_opener is not null)
-                    {
-                        LogHeldPasswordRefused(_logger, BoardText);
-                    }
-                }
-
-                // The prompt and the answer to a password the gateway typed are not the client's to see: it gets
-                // the answer as a board gives it once the board has accepted (below).
-                receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
-                if (window.IndexOf(ConnectedMarker) >= 0 && _opener is not null)
-                {
-                    _state = SessionState.LoggedIn;
-                    _accepted = _opener.Password.Clone();
-                    _opener.State = ClientState.Authenticated;
-                    RefreshReceivers();
-                    loggedIn = true;
-                }
+                loggedIn = OnLoginText(frame.Payload.Span, out receivers);
             }
             else
             {
                 receivers = _receivers;
                 rawOwner = _input.Owner;
-                switch (_input.OnBoardText(frame.Payload.Span))
+                view = _input.OnBoardText(frame.Payload.Span);
+                if (view == RawReplView.Confirmed)
                 {
-                    case RawReplView.Confirmed:
-                        LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
-                        confirmed = true;
-                        break;
-                    case RawReplView.Trial:
-                        trial = true;
-                        break;
+                    LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
                 }
             }
         }
 
         if (loggedIn)
         {
-            var opener = _opener!;
-            _registry.LoginDone(opener);
-            _registry.Logins.RecordSuccess(opener.Address, opener.Origin, Key);
-            if (opener.AutoPassword is not null && !await opener.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
-            {
-                Drop(opener);
-            }
-
-            _loginDone.TrySetResult(true);
-            LogLoggedIn(_logger, BoardText, opener.Name);
+            await CompleteLoginAsync().ConfigureAwait(false);
         }
 
         if (!loggedIn && receivers.Length > 0)
         {
-            await SendToOthersViewAsync(receivers, frame, confirmed, trial, rawOwner).ConfigureAwait(false);
+            await _relay.SendAsync(receivers, frame, view, rawOwner).ConfigureAwait(false);
             return;
         }
 
-        foreach (var client in receivers)
-        {
-            if (!await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
-            {
-                Drop(client);
-            }
-        }
+        await _relay.SendAsIsAsync(receivers, frame).ConfigureAwait(false);
     }
 
-    /// <summary>A frame of the board's output to the logged-in receivers (under _broadcast), as <see cref="Broadcaster{TClient}"/> plans it.</summary>
-    private async Task SendToOthersViewAsync(GatewayClient[] receivers, WebSocketFrame frame, bool confirmed, bool trial, GatewayClient? rawOwner)
+    /// <summary>
+    /// The board's text while the opener logs in (under the lock): true when the board has just accepted the password.
+    /// <paramref name="receivers"/>: the opener, when it typed the password itself (the prompt and the answer to a
+    /// password the gateway typed are not the client's to see: it gets the answer as a board gives it, once accepted).
+    /// </summary>
+    private bool OnLoginText(ReadOnlySpan<byte> output, out GatewayClient[] receivers)
     {
-        var view = confirmed ? RawReplView.Confirmed : trial ? RawReplView.Trial : RawReplView.None;
-        var plan = _output.OnBoardText(frame.Payload, frame.EndOfMessage, view, rawOwner);
-        foreach (var client in receivers)
+        var progress = _login.OnBoardText(output);
+        if (progress.Denied && _opener is { AutoPassword: null } denied)
         {
-            bool isOwner = ReferenceEquals(client, plan.Owner);
-            if (!isOwner && plan.TellRunNotice && _output.TakeRunNotice(client) &&
-                !await client.SendAsync(RawRunNotice, WebSocketFrameType.Text).ConfigureAwait(false))
-            {
-                Drop(client);
-                continue;
-            }
-
-            if (plan.Released is { } released && !ReferenceEquals(client, plan.ReleasedSkip) &&
-                !await client.SendAsync(released, WebSocketFrameType.Text).ConfigureAwait(false))
-            {
-                Drop(client);
-                continue;
-            }
-
-            if (isOwner ? !await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false)
-                : plan.SendOthers && !await client.SendAsync(plan.Others, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
-            {
-                Drop(client);
-            }
+            RecordFailure(denied);
         }
+        else if (progress.Denied && _opener is not null)
+        {
+            LogHeldPasswordRefused(_logger, BoardText);
+        }
+
+        receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
+        if (!progress.Accepted || _opener is null)
+        {
+            return false;
+        }
+
+        _state = SessionState.LoggedIn;
+        _login.Accept(_opener.Password);
+        _opener.State = ClientState.Authenticated;
+        RefreshReceivers();
+        return true;
     }
 
-    /// <summary>Sends the others what was held from them when a client's Ctrl-A turns out not to be the raw REPL.</summary>
-    private async Task ReleaseOthersOutputAsync()
+    /// <summary>The board accepted the opener's password: joiners may be let in.</summary>
+    private async Task CompleteLoginAsync()
     {
-        try
+        var opener = _opener!;
+        _registry.LoginDone(opener);
+        _registry.Logins.RecordSuccess(opener.Address, opener.Origin, Key);
+        if (opener.AutoPassword is not null && !await opener.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
         {
-            await _broadcast.WaitAsync(_stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
+            Drop(opener);
         }
 
-        try
-        {
-            GatewayClient[] receivers;
-            lock (_gate)
-            {
-                if (_input.OnTrial)
-                {
-                    return;
-                }
-
-                receivers = _receivers;
-            }
-
-            if (_output.TakeHeld(out var heldFrom) is not { } held)
-            {
-                return;
-            }
-
-            foreach (var client in receivers)
-            {
-                if (!ReferenceEquals(client, heldFrom) && !await client.SendAsync(held, WebSocketFrameType.Text).ConfigureAwait(false))
-                {
-                    Drop(client);
-                }
-            }
-        }
-        finally
-        {
-            _broadcast.Release();
-        }
+        _loginDone.TrySetResult(true);
+        LogLoggedIn(_logger, BoardText, opener.Name);
     }
 
     private async Task OnBoardBinaryAsync(WebSocketFrame frame)
     {
         GatewayClient? receiver;
         bool idle;
-        bool askChunk = false;
+        bool askChunk;
         bool readAhead = false;
         lock (_gate)
         {
-            _transfer.OnBoardBytes(frame.Payload.Span);
-            Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
             // Replies belong to the client whose request it is; anything else (a board does not send binary
             // unasked) goes to the last requester, or to the client that opened the session.
-            receiver = _abandoned ? null : _owner ?? _lastOwner ?? (_opener is { } opener && _clients.Contains(opener) ? opener : null);
+            var opener = _opener is { } o && _clients.Contains(o) ? o : null;
+            receiver = _transfers.OnBoardBytes(frame.Payload.Span, Environment.TickCount64, opener, out askChunk, out idle);
             // The owner will ask for the next chunk as soon as it has this one: ask now (see TransferTracker).
             readAhead = TakeReadAhead();
-
-            idle = _transfer.IsIdle;
-            if (_abandoned)
-            {
-                if (idle)
-                {
-                    _abandoned = false;
-                }
-                else
-                {
-                    askChunk = _transfer.GetNeedsRequest;
-                }
-            }
         }
 
         if (readAhead)
@@ -1422,8 +1231,7 @@ internal sealed class BoardSession
             reason = _endReason ?? reason;
             clients = [.. _clients];
             _receivers = [];
-            _accepted?.Dispose();
-            _accepted = null;
+            _login.Dispose();
         }
 
         _connected.TrySetResult();

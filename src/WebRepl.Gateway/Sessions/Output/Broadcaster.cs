@@ -105,7 +105,13 @@ internal sealed class Broadcaster<TClient>
     }
 
     /// <summary>True the first time a client is to be told that another one runs code: it is told once.</summary>
-    public bool TakeRunNotice(TClient client) => _toldRun.Add(client);
+    public bool TakeRunNotice(TClient client)
+    {
+        lock (_toldRun)
+        {
+            return _toldRun.Add(client);
+        }
+    }
 
     /// <summary>
     /// The output held from the others, when a client's Ctrl-A turned out not to be the raw REPL (its claim was
@@ -126,6 +132,12 @@ internal sealed class Broadcaster<TClient>
         return held;
     }
 
-    /// <summary>A client left.</summary>
-    public void Forget(TClient client) => _toldRun.Remove(client);
+    /// <summary>A client left (called under the session's lock, not the broadcast: the set has its own).</summary>
+    public void Forget(TClient client)
+    {
+        lock (_toldRun)
+        {
+            _toldRun.Remove(client);
+        }
+    }
 }
