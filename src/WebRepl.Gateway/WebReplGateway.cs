@@ -152,113 +152,13 @@ public sealed partial class WebReplGateway : IAsyncDisposable
         }
 
         string? webRoot = options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot");
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
-        {
-            ContentRootPath = AppContext.BaseDirectory,
-            EnvironmentName = Environments.Production,
-        });
-        builder.Services.AddSingleton(options.LoggerFactory);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.Services.AddRoutingCore();
-        // A library: the program that hosts the gateway owns Ctrl-C and SIGTERM, not ASP.NET Core's console lifetime.
-        builder.Services.AddSingleton<IHostLifetime, HostedByCaller>();
-
-        // The pair the runtime documents: Kestrel's continuations inline where the socket completions are inline
-        // (see TuneProcessForRelay). The gateway's work per frame is short and never blocks.
-        bool inline = Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            // A WebSocket may be quiet for long and a board slow: no data-rate limits on upgraded connections.
-            kestrel.Limits.MinRequestBodyDataRate = null;
-            kestrel.Limits.MinResponseDataRate = null;
-            foreach (var endPoint in options.Listen)
-            {
-                kestrel.Listen(endPoint, listen =>
-                {
-                    // HTTP/1.1 only: a WebSocket is then always an upgraded HTTP/1.1 request, whatever the browser.
-                    listen.Protocols = HttpProtocols.Http1;
-                    if (certificate is not null)
-                    {
-                        listen.UseHttps(certificate);
-                    }
-                });
-            }
-        });
-
-        RelayTransportFactory? transport = null;
-        if (!string.Equals(Environment.GetEnvironmentVariable(TransportVariable), "kestrel", StringComparison.OrdinalIgnoreCase))
-        {
-            // Our transport for the TCP listeners (RelayTransport.cs: reads of up to 64 KiB where Kestrel's take 4 KiB).
-            transport = new RelayTransportFactory(inline);
-            builder.Services.RemoveAll<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>();
-            builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(transport);
-        }
-
+        var builder = CreateBuilder(options, certificate, out var transport);
         var app = builder.Build();
         var sessions = new SessionRegistry(options, logger, boards.Count);
         var stopping = new CancellationTokenSource();
-        var ownHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost" };
+        var ownHosts = new HostNames();
         var endpoint = new ForwardingEndpoint(options, targets, origins, boards, sessions, logger, stopping.Token);
-        app.Use(async (context, next) =>
-        {
-            string path = context.Request.Path.Value ?? "/";
-            if (ForwardingEndpoint.Matches(context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? path))
-            {
-                await endpoint.HandleAsync(context).ConfigureAwait(false);
-                return;
-            }
-
-            if (HttpMethods.IsGet(context.Request.Method) && path == "/healthz")
-            {
-                await context.Response.WriteAsJsonAsync(new Health("ok", sessions.Count), GatewayJsonContext.Default.Health, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-                return;
-            }
-
-            if (HttpMethods.IsGet(context.Request.Method) && path is "/api/sessions" or "/api/boards")
-            {
-                // Board addresses and client addresses: not for a DNS-rebinding page, whose Host is its own name.
-                string host = context.Request.Host.Host.Trim('[', ']');
-                if (!IPAddress.TryParse(host, out _) && !Volatile.Read(ref ownHosts).Contains(host))
-                {
-                    string list = path == "/api/boards" ? "board list" : "session list";
-                    context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
-                    await context.Response.WriteAsync($"The {list} answers to this machine's names and addresses only, not '{host}'.\n", context.RequestAborted).ConfigureAwait(false);
-                    return;
-                }
-
-                if (path == "/api/boards")
-                {
-                    await context.Response.WriteAsJsonAsync(BoardInfo.List(boards), GatewayJsonContext.Default.IReadOnlyListBoardInfo, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-                    return;
-                }
-
-                await context.Response.WriteAsJsonAsync(sessions.Describe(), GatewayJsonContext.Default.IReadOnlyListSessionInfo, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-                return;
-            }
-
-            if (!path.StartsWith("/api/", StringComparison.Ordinal))
-            {
-                // The static pages are public files that other sites' pages may read: Edrys fetches a module's page to
-                // read its title and settings (an error there leaves the module out of the class). Only reading: the
-                // WebSockets keep their origin policy, and the session and board lists (above) get no such header.
-                if (HttpMethods.IsOptions(context.Request.Method))
-                {
-                    AllowCrossOrigin(context);
-                    context.Response.Headers.Allow = "GET, HEAD, OPTIONS";
-                    context.Response.StatusCode = StatusCodes.Status204NoContent;
-                    return;
-                }
-
-                if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
-                {
-                    AllowCrossOrigin(context);
-                }
-            }
-
-            await next(context).ConfigureAwait(false);
-        });
+        app.Use((context, next) => RouteAsync(context, next, endpoint, sessions, boards, ownHosts));
 
         // The static pages (a browser terminal at /, an Edrys module at /edrys/) come from the web root.
         if (Directory.Exists(webRoot))
@@ -296,12 +196,139 @@ public sealed partial class WebReplGateway : IAsyncDisposable
             LogListening(logger, url.ToString());
         }
 
-        Volatile.Write(ref ownHosts, known);
+        Volatile.Write(ref ownHosts.Names, known);
 
         return new WebReplGateway(app, sessions, stopping, certificate, urls, boards, targets.Describe(), origins.Describe(), generated, certificatePath)
         {
             TransportPool = transport?.Pool,
         };
+    }
+
+    /// <summary>The names this gateway answers to (known once it listens); the lists are served to these only.</summary>
+    private sealed class HostNames
+    {
+#pragma warning disable SA1401, CA1051 // Replaced whole, read with Volatile.Read: a field, so that it can be passed by reference.
+        public HashSet<string> Names = new(StringComparer.OrdinalIgnoreCase) { "localhost" };
+#pragma warning restore SA1401, CA1051
+    }
+
+    /// <summary>Kestrel on the listen addresses (HTTP/1.1 only, TLS when a certificate is given), on the gateway's transport unless the environment asks for Kestrel's.</summary>
+    private static WebApplicationBuilder CreateBuilder(GatewayOptions options, X509Certificate2? certificate, out RelayTransportFactory? transport)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Services.AddSingleton(options.LoggerFactory);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddRoutingCore();
+        // A library: the program that hosts the gateway owns Ctrl-C and SIGTERM, not ASP.NET Core's console lifetime.
+        builder.Services.AddSingleton<IHostLifetime, HostedByCaller>();
+
+        // The pair the runtime documents: Kestrel's continuations inline where the socket completions are inline
+        // (see TuneProcessForRelay). The gateway's work per frame is short and never blocks.
+        bool inline = Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // A WebSocket may be quiet for long and a board slow: no data-rate limits on upgraded connections.
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
+            foreach (var endPoint in options.Listen)
+            {
+                kestrel.Listen(endPoint, listen =>
+                {
+                    // HTTP/1.1 only: a WebSocket is then always an upgraded HTTP/1.1 request, whatever the browser.
+                    listen.Protocols = HttpProtocols.Http1;
+                    if (certificate is not null)
+                    {
+                        listen.UseHttps(certificate);
+                    }
+                });
+            }
+        });
+
+        transport = null;
+        if (!string.Equals(Environment.GetEnvironmentVariable(TransportVariable), "kestrel", StringComparison.OrdinalIgnoreCase))
+        {
+            // Our transport for the TCP listeners (RelayTransport.cs: reads of up to 64 KiB where Kestrel's take 4 KiB).
+            transport = new RelayTransportFactory(inline);
+            builder.Services.RemoveAll<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>();
+            builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(transport);
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The gateway's routes before the static pages: the forwarding endpoint, <c>/healthz</c>, the session and board
+    /// lists (to this machine's names only), and CORS for the public static files.
+    /// </summary>
+    private static async Task RouteAsync(
+        HttpContext context,
+        RequestDelegate next,
+        ForwardingEndpoint endpoint,
+        SessionRegistry sessions,
+        IReadOnlyDictionary<string, WebReplTarget> boards,
+        HostNames ownHosts)
+    {
+        string path = context.Request.Path.Value ?? "/";
+        if (ForwardingEndpoint.Matches(context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? path))
+        {
+            await endpoint.HandleAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (HttpMethods.IsGet(context.Request.Method) && path == "/healthz")
+        {
+            await context.Response.WriteAsJsonAsync(new Health("ok", sessions.Count), GatewayJsonContext.Default.Health, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        if (HttpMethods.IsGet(context.Request.Method) && path is "/api/sessions" or "/api/boards")
+        {
+            // Board addresses and client addresses: not for a DNS-rebinding page, whose Host is its own name.
+            string host = context.Request.Host.Host.Trim('[', ']');
+            if (!IPAddress.TryParse(host, out _) && !Volatile.Read(ref ownHosts.Names).Contains(host))
+            {
+                string list = path == "/api/boards" ? "board list" : "session list";
+                context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+                await context.Response.WriteAsync($"The {list} answers to this machine's names and addresses only, not '{host}'.\n", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            if (path == "/api/boards")
+            {
+                await context.Response.WriteAsJsonAsync(BoardInfo.List(boards), GatewayJsonContext.Default.IReadOnlyListBoardInfo, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            await context.Response.WriteAsJsonAsync(sessions.Describe(), GatewayJsonContext.Default.IReadOnlyListSessionInfo, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        if (!path.StartsWith("/api/", StringComparison.Ordinal))
+        {
+            // The static pages are public files that other sites' pages may read: Edrys fetches a module's page to
+            // read its title and settings (an error there leaves the module out of the class). Only reading: the
+            // WebSockets keep their origin policy, and the session and board lists (above) get no such header.
+            if (HttpMethods.IsOptions(context.Request.Method))
+            {
+                AllowCrossOrigin(context);
+                context.Response.Headers.Allow = "GET, HEAD, OPTIONS";
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+
+            if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+            {
+                AllowCrossOrigin(context);
+            }
+        }
+
+        await next(context).ConfigureAwait(false);
     }
 
     /// <summary>CORS for a public static file: any page may read it (no credentials), and ask first (a preflight).</summary>

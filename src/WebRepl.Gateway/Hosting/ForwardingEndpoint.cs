@@ -82,25 +82,10 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        if (sessions.Logins.IsLockedOut(clientAddress, origin, SessionRegistry.KeyOf(target), out string reason))
+        var (allowed, address) = await AdmitAsync(context, upgrade!, target, name, clientAddress, origin, remote).ConfigureAwait(false);
+        if (!allowed)
         {
-            LogLockedOut(logger, remote, reason);
-            await RefuseAsync(context, upgrade!, CloseReason.PolicyViolation, reason).ConfigureAwait(false);
             return;
-        }
-
-        System.Net.IPAddress? address = null;
-        if (name is null)
-        {
-            var decision = await targets.CheckAsync(target, context.RequestAborted).ConfigureAwait(false);
-            if (!decision.Allowed)
-            {
-                LogTargetRefused(logger, target.ToString(), remote, decision.Reason!);
-                await RefuseAsync(context, upgrade!, CloseReason.PolicyViolation, $"target refused: {decision.Reason}").ConfigureAwait(false);
-                return;
-            }
-
-            address = decision.Address;
         }
 
         var connection = await AcceptAsync(context, upgrade!).ConfigureAwait(false);
@@ -109,17 +94,10 @@ internal sealed partial class ForwardingEndpoint(
             return;
         }
 
-        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, clientAddress);
-        // Forwarded by a proxy the gateway does not trust: the peer is the proxy, not the client, so it proves nothing.
-        bool forwardedUntrusted = context.Request.Headers.ContainsKey("X-Forwarded-For") && Equals(clientAddress, context.Connection.RemoteIpAddress);
-        if (name is not null && options.BoardPasswords.TryGetValue(name, out string? password) && !forwardedUntrusted &&
-            clientAddress is { } ip && System.Net.IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip) &&
-            origins.IsNamed(origin))
+        var client = new GatewayClient(connection, remote, origin, viewer, options.ClientSendTimeout, clientAddress)
         {
-            // A page on this machine from a named origin (the station): the gateway types the board's password for
-            // it, so that the password never has to be in the page's settings (see GatewayOptions.BoardPasswords).
-            client.AutoPassword = Encoding.UTF8.GetBytes(password + "\r");
-        }
+            AutoPassword = AutoPasswordFor(context, name, clientAddress, origin),
+        };
         var (session, refusal) = sessions.Join(target, address, name, client);
         if (session is null)
         {
@@ -134,6 +112,52 @@ internal sealed partial class ForwardingEndpoint(
         // data already received (a client that sends its last frames and closes would lose them). The end of the
         // stream ends the receive loop instead.
         await session.RunClientAsync(client, stopping).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The checks before a WebSocket is accepted: the client's address not locked out for wrong passwords, and a target
+    /// given by URL allowed by the target policy (then the address to connect to). Refuses the upgrade when not.
+    /// </summary>
+    private async Task<(bool Allowed, System.Net.IPAddress? Address)> AdmitAsync(
+        HttpContext context, IHttpUpgradeFeature upgrade, WebReplTarget target, string? name, System.Net.IPAddress? clientAddress, string? origin, string remote)
+    {
+        if (sessions.Logins.IsLockedOut(clientAddress, origin, SessionRegistry.KeyOf(target), out string reason))
+        {
+            LogLockedOut(logger, remote, reason);
+            await RefuseAsync(context, upgrade, CloseReason.PolicyViolation, reason).ConfigureAwait(false);
+            return (false, null);
+        }
+
+        if (name is not null)
+        {
+            return (true, null);
+        }
+
+        var decision = await targets.CheckAsync(target, context.RequestAborted).ConfigureAwait(false);
+        if (!decision.Allowed)
+        {
+            LogTargetRefused(logger, target.ToString(), remote, decision.Reason!);
+            await RefuseAsync(context, upgrade, CloseReason.PolicyViolation, $"target refused: {decision.Reason}").ConfigureAwait(false);
+            return (false, null);
+        }
+
+        return (true, decision.Address);
+    }
+
+    /// <summary>
+    /// The password line the gateway types for a client of a named board, or null: only for a page on this machine
+    /// from a named origin (the station), so that the password never has to be in the page's settings (see
+    /// GatewayOptions.BoardPasswords).
+    /// </summary>
+    private byte[]? AutoPasswordFor(HttpContext context, string? name, System.Net.IPAddress? clientAddress, string? origin)
+    {
+        // Forwarded by a proxy the gateway does not trust: the peer is the proxy, not the client, so it proves nothing.
+        bool forwardedUntrusted = context.Request.Headers.ContainsKey("X-Forwarded-For") && Equals(clientAddress, context.Connection.RemoteIpAddress);
+        return name is not null && options.BoardPasswords.TryGetValue(name, out string? password) && !forwardedUntrusted &&
+            clientAddress is { } ip && System.Net.IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip) &&
+            origins.IsNamed(origin)
+            ? Encoding.UTF8.GetBytes(password + "\r")
+            : null;
     }
 
     internal bool TryResolveTarget(string path, out WebReplTarget target, out string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using WebRepl.Protocol;
 using WebRepl.Transport;
+using static WebRepl.Gateway.Sessions.SessionLog;
 
 namespace WebRepl.Gateway.Sessions;
 
@@ -20,11 +22,9 @@ namespace WebRepl.Gateway.Sessions;
 /// password. A viewer must know the password too; its input is then dropped.
 /// </summary>
 #pragma warning disable CA1001 // Its semaphores have no wait handles and its token source no timer left once ended: nothing to release, and late callbacks may still touch them.
-internal sealed partial class BoardSession
+internal sealed class BoardSession
 #pragma warning restore CA1001
 {
-    private const int MaxBoardFrame = 65535;
-
     // A PUT's data from a client that streams fast is written to the board in pieces of this size at least (its last
     // frame at once): one write, and one wake-up of the board, per piece instead of per frame or two. Only while the
     // client's frames come closer together than PutHoldGap: from a slower client (a browser far away) every frame
@@ -32,38 +32,20 @@ internal sealed partial class BoardSession
     private const int PutHoldBytes = 32 * 1024;
     private static readonly long PutHoldGap = Stopwatch.Frequency / 5000; // 0.2 ms
 
-    /// <summary>The most terminal input held for all clients while another client's raw REPL is under way.</summary>
-    internal const int MaxHeldText = 64 * 1024;
-
     private static readonly byte[] RawHoldNotice =
         "\r\n[gateway] Another client is running code on the board (raw REPL): what you type is sent when it is done. Ctrl-C interrupts it.\r\n"u8.ToArray();
 
     private static readonly byte[] HeldTextFullNotice =
         "\r\n[gateway] Input dropped: too much typed while another client's code runs.\r\n"u8.ToArray();
 
-    private static readonly byte[] RawRunNotice =
-        "\r\n[gateway] Another client is running code on the board (raw REPL): you see what its programs print."u8.ToArray();
-
-    /// <summary>The most output held back from the others while a client's Ctrl-A waits for the board's answer.</summary>
-    private const int MaxHeldOutput = 4096;
 
     private static readonly byte[] LeaveRawRepl = [0x02];
 
     private static readonly byte[] EndPasteAndLeaveRawRepl = [0x03, 0x02];
 
-    private static readonly byte[] RawReplBanner = "raw REPL; CTRL-B to exit"u8.ToArray();
-
-    /// <summary>How long a board may take to answer Ctrl-A with its raw REPL banner before the Ctrl-A is taken for something else.</summary>
-    internal static readonly TimeSpan RawReplConfirmTimeout = TimeSpan.FromSeconds(1);
-
     /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
     internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
 
-    private static readonly byte[] ConnectedMarker = "WebREPL connected"u8.ToArray();
-    private static readonly byte[] DeniedMarker = "Access denied"u8.ToArray();
-    private static readonly byte[] PasswordPrompt = "Password: "u8.ToArray();
-    private static readonly byte[] ConnectedReply = "\r\nWebREPL connected\r\n>>> "u8.ToArray();
-    private static readonly byte[] DeniedReply = "\r\nAccess denied\r\n"u8.ToArray();
     private static readonly byte[] MoreRequest = [0];
 
     private readonly SessionRegistry _registry;
@@ -72,52 +54,26 @@ internal sealed partial class BoardSession
     private readonly IPAddress? _address;
     private readonly Lock _gate = new();
     private readonly List<GatewayClient> _clients = [];
-    private readonly List<GatewayClient> _waiting = [];
-    private readonly SemaphoreSlim _boardWrite = new(1, 1);
     private readonly SemaphoreSlim _pump = new(1, 1);
 
-    // Held while the board's text goes out to the receivers, while a joiner is let in and told "WebREPL connected"
-    // (a joiner gets everything the board prints after that answer, on which it may act at once, and nothing before
-    // it), and while the gateway tells a receiver something itself (one text stream per client, in order).
-    private readonly SemaphoreSlim _broadcast = new(1, 1);
-    private readonly TransferTracker _transfer = new();
+    // Whose turn it is to send text to the clients: the board's output, the gateway's own lines, and a joiner let in
+    // and told "WebREPL connected" (it gets everything the board prints after that answer, and nothing before it).
+    private readonly OutputRelay _relay;
+    private readonly TransferArbiter<GatewayClient> _transfers = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly OutputWindow _loginWindow = new(64);
-    private readonly List<(GatewayClient Client, ReadOnlyMemory<byte> Payload)> _heldText = [];
-    private long _heldTextBytes;
-    private bool _drainingText;
-    private GatewayClient? _rawOwner;
-    private bool _rawConfirmed;
-    private readonly OutputWindow _rawBanner = new(64);
+    private readonly LoginGate _login = new();
+    private readonly RawReplArbiter<GatewayClient> _input = new();
 
-    // The others' view of a client's raw REPL (under _broadcast): the owner sees the board's output as it is, the
-    // others what its programs print (RawReplOutputFilter). The board's answer to the owner's Ctrl-A (the prompts
-    // from the Ctrl-C before it, the banner) is held from the others until it is clear whether that Ctrl-A entered
-    // the raw REPL (then it is dropped) or was something else (then it goes out).
-    private readonly RawReplOutputFilter _othersView = new();
-    private readonly List<byte> _othersHeld = [];
-    private GatewayClient? _viewOwner;
-    private GatewayClient? _heldFrom;
-    private bool _othersMidMessage;
     private GatewayClient[] _receivers = [];
-    private WebSocketConnection? _board;
+    private readonly BoardLink _board;
     private SessionState _state = SessionState.Connecting;
     private GatewayClient? _opener;
-    private PasswordLine? _accepted;
-    private GatewayClient? _owner;
-    private GatewayClient? _lastOwner;
-    private bool _abandoned;
-    private object? _midMessage;
-    private bool _deniedSeen;
     private int? _endCode;
     private string? _endReason;
-    private long _bytesToBoard;
-    private long _bytesFromBoard;
     private long _lastActivity = Environment.TickCount64;
-    private long _lastBinary = Environment.TickCount64;
 
     public BoardSession(SessionRegistry registry, string key, WebReplTarget target, IPAddress? address, string? name, GatewayOptions options, ILogger logger)
     {
@@ -128,6 +84,8 @@ internal sealed partial class BoardSession
         Name = name;
         _options = options;
         _logger = logger;
+        _board = new BoardLink(target, address, options, _stop.Token);
+        _relay = new OutputRelay(Drop);
     }
 
     private enum SessionState
@@ -212,42 +170,8 @@ internal sealed partial class BoardSession
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.Stopping);
         int? closeStatus = null;
         string closeReason = "the client closed the connection";
-        bool opener;
-        lock (_gate)
+        if (!await GreetAsync(client).ConfigureAwait(false))
         {
-            opener = ReferenceEquals(client, _opener);
-        }
-
-        if (opener)
-        {
-            LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
-            if (client.AutoPassword is not null)
-            {
-                _ = TypePasswordForAsync(client);
-            }
-        }
-        else if (client.AutoPassword is { } password)
-        {
-            // The gateway answers for it with the board's password it holds (see GatewayOptions.BoardPasswords).
-            bool joined = false;
-            try
-            {
-                joined = await CheckJoinerAsync(client, new WebSocketFrame(WebSocketFrameType.Text, password)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            if (!joined)
-            {
-                await LeaveAsync(client, null, "the gateway's password for the board was not accepted").ConfigureAwait(false);
-                return;
-            }
-        }
-        else if (!await client.SendAsync(PasswordPrompt, WebSocketFrameType.Text).ConfigureAwait(false))
-        {
-            // The board would ask for the password now; the gateway asks for it (see the type's summary).
-            await LeaveAsync(client, null, "the client went away").ConfigureAwait(false);
             return;
         }
 
@@ -258,7 +182,7 @@ internal sealed partial class BoardSession
                 if (!client.Connection.HasBufferedFrame && !client.HoldsPutData)
                 {
                     // About to wait for the network: what this client's burst left in the board's send buffer goes now.
-                    await FlushBoardAsync().ConfigureAwait(false);
+                    await _board.FlushAsync().ConfigureAwait(false);
                 }
 
                 var frame = await client.Connection.ReceiveAsync(stopping.Token).ConfigureAwait(false);
@@ -299,9 +223,61 @@ internal sealed partial class BoardSession
         }
         finally
         {
-            await FlushBoardAsync().ConfigureAwait(false);
+            await _board.FlushAsync().ConfigureAwait(false);
             await LeaveAsync(client, closeStatus, closeReason).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A client's start: the opener answers the board (or the gateway types for it); a joiner is asked for the password,
+    /// as the board would ask it (or the gateway answers for it). False when the client has left.
+    /// </summary>
+    private async Task<bool> GreetAsync(GatewayClient client)
+    {
+        bool opener;
+        lock (_gate)
+        {
+            opener = ReferenceEquals(client, _opener);
+        }
+
+        if (opener)
+        {
+            LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
+            if (client.AutoPassword is not null)
+            {
+                _ = TypePasswordForAsync(client);
+            }
+
+            return true;
+        }
+
+        if (client.AutoPassword is { } password)
+        {
+            // The gateway answers for it with the board's password it holds (see GatewayOptions.BoardPasswords).
+            bool joined = false;
+            try
+            {
+                joined = await CheckJoinerAsync(client, new WebSocketFrame(WebSocketFrameType.Text, password)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            if (!joined)
+            {
+                await LeaveAsync(client, null, "the gateway's password for the board was not accepted").ConfigureAwait(false);
+            }
+
+            return joined;
+        }
+
+        if (!await client.SendAsync(LoginGate.Prompt, WebSocketFrameType.Text).ConfigureAwait(false))
+        {
+            await LeaveAsync(client, null, "the client went away").ConfigureAwait(false);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>The session for <c>GET /api/sessions</c>.</summary>
@@ -309,7 +285,7 @@ internal sealed partial class BoardSession
     {
         lock (_gate)
         {
-            string? transfer = _transfer.Operation is { } op ? $"{op} by {(_owner?.Name ?? (_abandoned ? "the gateway (its client left)" : "?"))}" : null;
+            string? transfer = _transfers.Operation is { } op ? $"{op} by {(_transfers.Owner?.Name ?? (_transfers.Abandoned ? "the gateway (its client left)" : "?"))}" : null;
             return new SessionInfo(
                 Target.ToString(),
                 Name,
@@ -321,8 +297,8 @@ internal sealed partial class BoardSession
                     _ => "closing",
                 },
                 Since,
-                Interlocked.Read(ref _bytesToBoard),
-                Interlocked.Read(ref _bytesFromBoard),
+                _board.BytesOut,
+                _board.BytesIn,
                 transfer,
                 [.. _clients.Select(c => new ClientInfo(
                     c.Id,
@@ -388,25 +364,11 @@ internal sealed partial class BoardSession
             _ = client.CloseAsync(CloseReason.PolicyViolation, reason + ": connect again and send the password");
         }
 
-        GatewayClient? stalled = null;
-        bool released = false;
+        GatewayClient? stalled;
+        bool released;
         lock (_gate)
         {
-            if ((_owner is not null || _abandoned) && !_transfer.IsIdle &&
-                now - Interlocked.Read(ref _lastBinary) > (long)_options.TransferStallTimeout.TotalMilliseconds)
-            {
-                stalled = _owner;
-                if (stalled is not null)
-                {
-                    // Request bytes the gateway sent for it (read-ahead) must not reach the board again when it wakes.
-                    stalled.OwedRequestBytes += _transfer.TakeOwed();
-                }
-
-                _transfer.Reset();
-                _owner = null;
-                _abandoned = false;
-                released = true;
-            }
+            released = _transfers.CheckStall(now, (long)_options.TransferStallTimeout.TotalMilliseconds, out stalled);
         }
 
         if (released)
@@ -480,7 +442,6 @@ internal sealed partial class BoardSession
     {
         bool flush = !client.Connection.HasBufferedFrame;
         client.HoldsPutData = false;
-        bool mayHold = false;
         if (client.IsViewer)
         {
             LogViewerInput(_logger, client.Name, payload.Length);
@@ -492,27 +453,27 @@ internal sealed partial class BoardSession
             return await ForwardTextAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
         }
 
-        bool held;
-        bool direct = false;
+        return await ForwardBinaryAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
+    }
+
+    /// <summary>Binary data: straight to the board when nothing stands in its way, else held for its turn (<see cref="TransferArbiter{TClient}"/>).</summary>
+    private async ValueTask<bool> ForwardBinaryAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
+    {
+        const WebSocketFrameType type = WebSocketFrameType.Binary;
+        bool mayHold = false;
+        bool direct;
         bool idleNow = false;
         bool readAhead = false;
         lock (_gate)
         {
-            // The usual case, one client transferring: nothing queued, nobody else's request under way. Straight
-            // to the board, in order, without the queue (the pump would find the same frame).
-            if (client.Held.Count == 0 && !_abandoned && _state != SessionState.Closing &&
-                (ReferenceEquals(_owner, client) || (_owner is null && _waiting.Count == 0)))
+            direct = _transfers.TryGoDirect(client, ref payload, _state == SessionState.Closing, Environment.TickCount64, out bool midPut);
+            if (direct)
             {
-                _owner = client;
-                _lastOwner = client;
-                bool putData = _transfer.PutRemaining > 0;
-                payload = TakeClientBinary(client, payload);
-                direct = true;
                 // Held only between two data frames of a PUT: never its record (the client waits for the board's
                 // answer to it), never its last frame (the board answers once all has come).
-                mayHold = putData && _transfer.PutRemaining > 0 && client.StreamingFast;
+                mayHold = midPut && client.StreamingFast;
                 readAhead = payload.IsEmpty && TakeReadAhead();
-                idleNow = _transfer.IsIdle;
+                idleNow = _transfers.IsIdle;
             }
         }
 
@@ -540,7 +501,7 @@ internal sealed partial class BoardSession
             await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
             try
             {
-                client.HoldsPutData = mayHold && _board is { } board && board.BufferedSendBytes + payload.Length < PutHoldBytes;
+                client.HoldsPutData = mayHold && _board.BufferedSendBytes + payload.Length < PutHoldBytes;
                 flush &= !client.HoldsPutData;
 
                 return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
@@ -551,27 +512,16 @@ internal sealed partial class BoardSession
             }
         }
 
+        bool held;
+        bool queued;
         lock (_gate)
         {
-            long limit = Math.Max(4L * _options.MaxMessageBytes, 1 << 20);
-            if (client.HeldBytes + payload.Length > limit)
-            {
-                held = false;
-            }
-            else
-            {
-                client.Held.Enqueue((payload, endOfMessage));
-                client.HeldBytes += payload.Length;
-                held = true;
-                if (!ReferenceEquals(client, _owner) && !_waiting.Contains(client))
-                {
-                    _waiting.Add(client);
-                    if (_owner is not null || _abandoned)
-                    {
-                        LogHeld(_logger, client.Name, _owner?.Name ?? "the gateway", BoardText);
-                    }
-                }
-            }
+            held = _transfers.Hold(client, payload, endOfMessage, Math.Max(4L * _options.MaxMessageBytes, 1 << 20), out queued);
+        }
+
+        if (queued)
+        {
+            LogHeld(_logger, client.Name, _transfers.Owner?.Name ?? "the gateway", BoardText);
         }
 
         if (!held)
@@ -585,72 +535,32 @@ internal sealed partial class BoardSession
         return true;
     }
 
-    /// <summary>
-    /// Terminal input. A client that sends Ctrl-A (raw REPL: how <c>webrepl exec</c>, file commands and the
-    /// pages run code) has the board's input to itself until it sends Ctrl-B or leaves: the others' input is
-    /// held meanwhile (they are told once) and sent, in order, when it is done, so that keys typed by one
-    /// client cannot end up inside another client's program. Ctrl-C from anyone still goes at once.
-    /// </summary>
+    /// <summary>Terminal input: to the board, or held for another client's raw REPL (<see cref="RawReplArbiter{TClient}"/>).</summary>
     private async ValueTask<bool> ForwardTextAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
     {
-        byte[]? interrupt = null;
-        byte[]? notice = null;
-        bool hold;
-        bool drain;
+        InputDecision decision;
         lock (_gate)
         {
-            bool othersRaw = _rawOwner is { } owner && !ReferenceEquals(owner, client);
-            // Input waits when another client's raw REPL runs, and behind input that waits already or is being sent
-            // from the queue (its order kept).
-            hold = endOfMessage && client.MessageInProgress is null &&
-                (othersRaw || _drainingText || _heldText.Exists(h => ReferenceEquals(h.Client, client) || _rawOwner is null));
-            if (hold)
-            {
-                var span = payload.Span;
-                int interrupts = othersRaw ? span.Count((byte)0x03) : 0;
-                byte[] rest = interrupts > 0 ? [.. span.ToArray().Where(b => b != 0x03)] : span.ToArray();
-                interrupt = interrupts > 0 ? [.. Enumerable.Repeat((byte)0x03, interrupts)] : null;
-                if (rest.Length > 0 && _heldTextBytes + rest.Length > MaxHeldText)
-                {
-                    notice = HeldTextFullNotice;
-                }
-                else if (rest.Length > 0)
-                {
-                    _heldText.Add((client, rest));
-                    _heldTextBytes += rest.Length;
-                    if (othersRaw && _rawConfirmed && !client.ToldInputHeld)
-                    {
-                        client.ToldInputHeld = true;
-                        notice = RawHoldNotice;
-                    }
-                }
-
-                drain = !othersRaw && !_drainingText;
-            }
-            else
-            {
-                drain = TrackRawRepl(client, payload.Span) && _heldText.Count > 0 && !_drainingText;
-            }
-
-            _drainingText |= drain;
+            decision = _input.OnInput(client, payload.Span, endOfMessage && client.MessageInProgress is null);
         }
 
+        ArmRawReplTimer(decision.Claim);
         bool written = true;
-        if (!hold)
+        if (decision.Write)
         {
             written = await WriteToBoardAsync(client, payload, WebSocketFrameType.Text, endOfMessage, flush).ConfigureAwait(false);
         }
-        else if (interrupt is not null)
+        else if (decision.Interrupts > 0)
         {
-            written = await WriteToBoardAsync(client, interrupt, WebSocketFrameType.Text, true).ConfigureAwait(false);
+            written = await WriteToBoardAsync(client, Enumerable.Repeat((byte)0x03, decision.Interrupts).ToArray(), WebSocketFrameType.Text, true).ConfigureAwait(false);
         }
 
-        if (written && notice is not null)
+        if (written && decision.Notice != InputNotice.None)
         {
-            written = await TellAsync(client, notice).ConfigureAwait(false);
+            written = await _relay.TellAsync(client, decision.Notice == InputNotice.Held ? RawHoldNotice : HeldTextFullNotice).ConfigureAwait(false);
         }
 
-        if (drain)
+        if (decision.Drain)
         {
             await DrainHeldTextAsync().ConfigureAwait(false);
         }
@@ -658,118 +568,24 @@ internal sealed partial class BoardSession
         return written;
     }
 
-    /// <summary>
-    /// The gateway's own text to a receiver: between two of the board's frames, never at the same time as one (a
-    /// browser's UTF-8 sanitizer follows one stream). False when the client is gone.
-    /// </summary>
-    private async ValueTask<bool> TellAsync(GatewayClient client, byte[] text)
+    /// <summary>True when the gateway should ask the board for the owner's next GET chunk now (under the lock; see <see cref="TransferArbiter{TClient}.TakeReadAhead"/>).</summary>
+    private bool TakeReadAhead() =>
+        _transfers.TakeReadAhead(_options.GetReadAhead && _state != SessionState.Closing && _board.MidMessage is null);
+
+    /// <summary>A raw REPL claim's timer: a Ctrl-A that the board did not answer with its banner in time was not raw REPL.</summary>
+    private void ArmRawReplTimer(long? claim)
+    {
+        if (claim is { } id)
+        {
+            _ = ConfirmRawReplAsync(id);
+        }
+    }
+
+    private async Task ConfirmRawReplAsync(long claim)
     {
         try
         {
-            await _broadcast.WaitAsync(client.Stopping).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-
-        try
-        {
-            return await client.SendAsync(text, WebSocketFrameType.Text).ConfigureAwait(false);
-        }
-        finally
-        {
-            _broadcast.Release();
-        }
-    }
-
-    /// <summary>
-    /// True when the gateway should ask the board for the owner's next GET chunk now (under the lock): right after
-    /// a chunk arrives, or, when the chunk came before the owner's byte for it, as soon as that byte comes.
-    /// </summary>
-    private bool TakeReadAhead()
-    {
-        if (!_transfer.ReadAheadDue || !_options.GetReadAhead || _abandoned || _owner is null ||
-            _state == SessionState.Closing || Volatile.Read(ref _midMessage) is not null)
-        {
-            return false;
-        }
-
-        _transfer.OnGatewayRequest();
-        return true;
-    }
-
-    /// <summary>
-    /// A requesting client's binary data on its way to the board (under the lock): the transfer follows it, and
-    /// the leading bytes that are GET request bytes the gateway sent for it already are left out.
-    /// </summary>
-    private ReadOnlyMemory<byte> TakeClientBinary(GatewayClient client, ReadOnlyMemory<byte> payload)
-    {
-        int owed = Math.Min(client.OwedRequestBytes, payload.Length);
-        client.OwedRequestBytes -= owed;
-        payload = payload[owed..];
-        Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
-        return payload[_transfer.OnClientBytes(payload.Span)..];
-    }
-
-    /// <summary>
-    /// Follows Ctrl-A, Ctrl-B and (in raw REPL) raw-paste's Ctrl-E ... Ctrl-D in what a client types; true when it
-    /// has just left raw REPL (under the lock). A Ctrl-A makes the client the raw REPL's owner on trial: Ctrl-A is
-    /// also "start of line" on a line that is not empty, and plain input to a running program, so unless the
-    /// board answers with its raw REPL banner soon (<see cref="OnBoardTextAsync"/>), the others' input goes on.
-    /// </summary>
-    private bool TrackRawRepl(GatewayClient client, ReadOnlySpan<byte> input)
-    {
-        if (ReferenceEquals(_rawOwner, client))
-        {
-            foreach (byte b in input)
-            {
-                client.RawPasting = b switch
-                {
-                    0x05 => true,
-                    0x04 => false,
-                    _ => client.RawPasting,
-                };
-            }
-        }
-
-        int enter = input.LastIndexOf((byte)0x01);
-        int leave = input.LastIndexOf((byte)0x02);
-        if (enter < 0 && leave < 0)
-        {
-            return false;
-        }
-
-        bool raw = enter > leave;
-        if (raw && _rawOwner is null)
-        {
-            _rawOwner = client;
-            _rawConfirmed = false;
-            _rawBanner.Clear();
-            client.RawPasting = false;
-            _ = ConfirmRawReplAsync(client);
-        }
-        else if (!raw && ReferenceEquals(_rawOwner, client))
-        {
-            _rawOwner = null;
-            client.RawPasting = false;
-            if (_rawConfirmed)
-            {
-                LogRawRepl(_logger, client.Name, BoardText, false);
-            }
-
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>A Ctrl-A that the board did not answer with its raw REPL banner in time was not raw REPL: the others' input goes on.</summary>
-    private async Task ConfirmRawReplAsync(GatewayClient client)
-    {
-        try
-        {
-            await Task.Delay(RawReplConfirmTimeout, _stop.Token).ConfigureAwait(false);
+            await Task.Delay(RawReplArbiter<GatewayClient>.ConfirmTimeout, _stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -779,67 +595,42 @@ internal sealed partial class BoardSession
         bool drain;
         lock (_gate)
         {
-            if (!ReferenceEquals(_rawOwner, client) || _rawConfirmed)
+            if (!_input.OnConfirmTimeout(claim, out drain))
             {
                 return;
             }
-
-            _rawOwner = null;
-            drain = _heldText.Count > 0 && !_drainingText;
-            _drainingText |= drain;
         }
 
-        await ReleaseOthersOutputAsync().ConfigureAwait(false);
+        // The others' input goes on, and what they were not shown of the board's answer goes out.
+        await _relay.ReleaseHeldAsync(ReceiversUnlessOnTrial, _stop.Token).ConfigureAwait(false);
         if (drain)
         {
             await DrainHeldTextAsync().ConfigureAwait(false);
         }
     }
 
-    /// <summary>
-    /// Sends held input in the order it was typed; while a client's raw REPL runs, only that client's. Stops when
-    /// nothing can go.
-    /// </summary>
+    /// <summary>Sends held input in the order it was typed (see <see cref="RawReplArbiter{TClient}.TryTakeHeld"/>).</summary>
     private async Task DrainHeldTextAsync()
     {
         while (true)
         {
-            GatewayClient client;
             ReadOnlyMemory<byte> payload;
+            long? claim;
             lock (_gate)
             {
-                _heldText.RemoveAll(h => !_clients.Contains(h.Client));
-                if (_rawOwner is { } gone && !_clients.Contains(gone))
+                if (!_input.TryTakeHeld(_state == SessionState.Closing, out _, out payload, out claim))
                 {
-                    _rawOwner = null;
-                }
-
-                var owner = _rawOwner;
-                int next = owner is null ? (_heldText.Count > 0 ? 0 : -1) : _heldText.FindIndex(h => ReferenceEquals(h.Client, owner));
-                if (_state == SessionState.Closing || next < 0)
-                {
-                    _heldTextBytes = _heldText.Sum(h => (long)h.Payload.Length);
-                    _drainingText = false;
                     return;
                 }
-
-                (client, payload) = _heldText[next];
-                _heldText.RemoveAt(next);
-                _heldTextBytes -= payload.Length;
-                if (owner is null)
-                {
-                    client.ToldInputHeld = false;
-                }
-
-                TrackRawRepl(client, payload.Span);
             }
 
+            ArmRawReplTimer(claim);
             // As the session: a client in the middle of a fragmented message of its own does not get this inside it.
             if (!await WriteToBoardAsync(this, payload, WebSocketFrameType.Text, true).ConfigureAwait(false))
             {
                 lock (_gate)
                 {
-                    _drainingText = false;
+                    _input.StopDraining();
                 }
 
                 return;
@@ -871,47 +662,9 @@ internal sealed partial class BoardSession
                 bool endOfMessage;
                 lock (_gate)
                 {
-                    if (_abandoned || _state == SessionState.Closing)
+                    if (!_transfers.TryNext(_board.MidMessage, _state == SessionState.Closing, Environment.TickCount64, out sender, out payload, out endOfMessage))
                     {
                         return;
-                    }
-
-                    if (_owner is not null && _transfer.IsIdle && !ReferenceEquals(_midMessage, _owner))
-                    {
-                        // Its request is complete: the next client in line may go (the owner queues again behind it).
-                        var previous = _owner;
-                        _owner = null;
-                        if (previous.Held.Count > 0 && !_waiting.Contains(previous))
-                        {
-                            _waiting.Add(previous);
-                        }
-                    }
-
-                    if (_owner is null)
-                    {
-                        int next = _waiting.FindIndex(c => c.Held.Count > 0);
-                        if (next < 0)
-                        {
-                            return;
-                        }
-
-                        _owner = _waiting[next];
-                        _lastOwner = _owner;
-                        _waiting.RemoveAt(next);
-                    }
-
-                    if (_owner.Held.Count == 0)
-                    {
-                        return;
-                    }
-
-                    sender = _owner;
-                    (payload, endOfMessage) = _owner.Held.Dequeue();
-                    _owner.HeldBytes -= payload.Length;
-                    payload = TakeClientBinary(sender, payload);
-                    if (payload.IsEmpty && endOfMessage && sender.MessageInProgress is null)
-                    {
-                        continue; // the request byte the gateway already sent for it (GET read-ahead)
                     }
                 }
 
@@ -927,88 +680,20 @@ internal sealed partial class BoardSession
         }
     }
 
-    /// <summary>
-    /// Writes to the board: payloads over 65535 bytes as continuation frames (a board closes the connection on a
-    /// 64-bit length), and a fragmented message keeps the board to itself until its last frame.
-    /// </summary>
+    /// <summary>Writes to the board (<see cref="BoardLink.WriteAsync"/>), and follows a client's fragmented message.</summary>
     private async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush = true)
     {
-        var board = _board;
-        if (board is null)
+        if (!await _board.WriteAsync(sender, payload, type, endOfMessage, flush).ConfigureAwait(false))
         {
             return false;
         }
 
-        if (!ReferenceEquals(Volatile.Read(ref _midMessage), sender))
+        if (sender is GatewayClient client)
         {
-            try
-            {
-                await _boardWrite.WaitAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
+            client.MessageInProgress = endOfMessage ? null : type;
         }
 
-        bool release = true;
-        try
-        {
-            while (payload.Length > MaxBoardFrame)
-            {
-                await board.SendAsync(payload[..MaxBoardFrame], type, false, _stop.Token).ConfigureAwait(false);
-                Interlocked.Add(ref _bytesToBoard, MaxBoardFrame);
-                payload = payload[MaxBoardFrame..];
-            }
-
-            await board.SendAsync(payload, type, endOfMessage, flush, _stop.Token).ConfigureAwait(false);
-            Interlocked.Add(ref _bytesToBoard, payload.Length);
-            if (sender is GatewayClient client)
-            {
-                client.MessageInProgress = endOfMessage ? null : type;
-            }
-
-            if (!endOfMessage)
-            {
-                Volatile.Write(ref _midMessage, sender);
-                release = false;
-            }
-            else
-            {
-                Volatile.Write(ref _midMessage, null);
-            }
-
-            return true;
-        }
-        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The board loop sees the broken connection and ends the session with the reason.
-            Volatile.Write(ref _midMessage, null);
-            return false;
-        }
-        finally
-        {
-            if (release)
-            {
-                _boardWrite.Release();
-            }
-        }
-    }
-
-    /// <summary>Writes what sends without flush left in the board connection's buffer.</summary>
-    private async ValueTask FlushBoardAsync()
-    {
-        if (_board is { } board)
-        {
-            try
-            {
-                await board.FlushAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
-            {
-                // The board loop sees the broken connection and ends the session with the reason.
-            }
-        }
+        return true;
     }
 
     /// <summary>A joining client's password line: compared with the accepted one once the session is logged in.</summary>
@@ -1033,7 +718,7 @@ internal sealed partial class BoardSession
         lock (_gate)
         {
             // An address locked out meanwhile gets no more guesses, even on a connection it opened before.
-            right = _accepted is not null && !_registry.Logins.IsLockedOut(client.Address, client.Origin, Key, out _) && _accepted.Matches(client.Password);
+            right = _login.Admits(client.Password) && !_registry.Logins.IsLockedOut(client.Address, client.Origin, Key, out _);
         }
 
         if (!right)
@@ -1050,7 +735,7 @@ internal sealed partial class BoardSession
 
             // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
             await Task.Delay(WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await client.SendAsync(DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
+            await client.SendAsync(LoginGate.DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
             await client.CloseAsync(CloseReason.PolicyViolation, "Access denied: wrong password").ConfigureAwait(false);
             return false;
         }
@@ -1059,7 +744,11 @@ internal sealed partial class BoardSession
         // at once, or another client makes it print as soon as this one is in) reaches it. Not after: the answer could
         // reach the client first, and what the board prints meanwhile would be missed.
         int count;
-        await _broadcast.WaitAsync(client.Stopping).ConfigureAwait(false);
+        if (!await _relay.WaitAsync(client.Stopping).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         try
         {
             lock (_gate)
@@ -1069,14 +758,14 @@ internal sealed partial class BoardSession
                 RefreshReceivers();
             }
 
-            if (!await client.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
+            if (!await client.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
             {
                 return false;
             }
         }
         finally
         {
-            _broadcast.Release();
+            _relay.Release();
         }
 
         _registry.LoginDone(client);
@@ -1126,29 +815,29 @@ internal sealed partial class BoardSession
         }
     }
 
-    private async Task LeaveAsync(GatewayClient client, int? status, string reason)
+    /// <summary>What a client's leaving undoes (<see cref="Detach"/>).</summary>
+    private readonly record struct Departure(
+        bool Last,
+        bool OpenerLeftEarly,
+        TransferLeave Transfer,
+        string? Operation,
+        bool LeftRaw,
+        bool LeftPasting,
+        bool DrainText,
+        WebSocketFrameType? Unfinished);
+
+    /// <summary>Takes a client out of the session and its machines (under the lock); null when it had left already.</summary>
+    private Departure? Detach(GatewayClient client)
     {
-        bool last;
-        bool openerLeftEarly = false;
-        bool endSession = false;
-        long putRemaining = 0;
-        bool askChunk = false;
-        bool leftRaw = false;
-        bool leftPasting = false;
-        bool drainText = false;
-        WebSocketFrameType? unfinished;
         lock (_gate)
         {
             if (!_clients.Remove(client))
             {
-                return;
+                return null;
             }
 
             _registry.LoginDone(client);
-
-            _waiting.Remove(client);
-            client.Held.Clear();
-            last = _clients.Count == 0;
+            bool last = _clients.Count == 0;
             if (last)
             {
                 // No one may join a session whose board is being closed: a new client opens a new session, which
@@ -1156,48 +845,34 @@ internal sealed partial class BoardSession
                 _state = SessionState.Closing;
             }
 
-            unfinished = ReferenceEquals(_midMessage, client) ? client.MessageInProgress : null;
-            if (ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last)
-            {
-                openerLeftEarly = true;
-            }
+            var unfinished = ReferenceEquals(_board.MidMessage, client) ? client.MessageInProgress : null;
+            bool openerLeftEarly = ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last;
+            bool othersStay = !last && _state != SessionState.Closing;
 
-            if (ReferenceEquals(client, _rawOwner))
-            {
-                // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
-                // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
-                _rawOwner = null;
-                leftRaw = !last && _state != SessionState.Closing && _rawConfirmed;
-                leftPasting = client.RawPasting;
-                drainText = leftRaw && !_drainingText;
-                _drainingText |= drainText;
-            }
-
-            if (ReferenceEquals(client, _owner))
-            {
-                _owner = null;
-                _transfer.ForgetOwed();
-                if (!_transfer.IsIdle && !last && _state != SessionState.Closing)
-                {
-                    // The board is in the middle of this client's request: finish it for the others' sake.
-                    if (_transfer.InsideRecord)
-                    {
-                        endSession = true;
-                    }
-                    else
-                    {
-                        _abandoned = true;
-                        putRemaining = _transfer.PutRemaining;
-                        askChunk = _transfer.GetNeedsRequest;
-                        LogAbandoned(_logger, client.Name, _transfer.Operation ?? "a request", BoardText);
-                    }
-                }
-            }
-
+            // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
+            // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
+            _input.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
+            var transfer = _transfers.Leave(client, othersStay);
+            _relay.Forget(client);
             RefreshReceivers();
+            return new Departure(last, openerLeftEarly, transfer, _transfers.Operation, leftRaw, leftPasting, drainText, unfinished);
+        }
+    }
+
+    private async Task LeaveAsync(GatewayClient client, int? status, string reason)
+    {
+        if (Detach(client) is not { } departure)
+        {
+            return;
         }
 
+        var (last, openerLeftEarly, transfer, operation, leftRaw, leftPasting, drainText, unfinished) = departure;
         LogLeft(_logger, client.Name, BoardText, reason);
+        if (transfer is not (TransferLeave.None or TransferLeave.EndSession))
+        {
+            LogAbandoned(_logger, client.Name, operation ?? "a request", BoardText);
+        }
+
         if (unfinished is { } type)
         {
             // End the client's fragmented message so that the board's framing stays whole.
@@ -1223,15 +898,15 @@ internal sealed partial class BoardSession
         {
             End(CloseReason.InternalError, "the client that opened the board left before logging in; connect again");
         }
-        else if (endSession)
+        else if (transfer == TransferLeave.EndSession)
         {
             End(CloseReason.InternalError, $"client {client.Name} left in the middle of a request record; the board cannot go on");
         }
-        else if (putRemaining > 0)
+        else if (transfer == TransferLeave.FinishPut)
         {
-            await FinishAbandonedPutAsync(putRemaining).ConfigureAwait(false);
+            await FinishAbandonedPutAsync().ConfigureAwait(false);
         }
-        else if (askChunk)
+        else if (transfer == TransferLeave.AskChunk)
         {
             await AskAbandonedChunkAsync().ConfigureAwait(false);
         }
@@ -1244,24 +919,22 @@ internal sealed partial class BoardSession
     }
 
     /// <summary>A PUT whose client left: the board expects the rest of the file; zeros keep it in step (the file is incomplete anyway).</summary>
-    private async Task FinishAbandonedPutAsync(long remaining)
+    private async Task FinishAbandonedPutAsync()
     {
         byte[] zeros = new byte[16 * 1024];
-        while (remaining > 0)
+        while (true)
         {
-            int n = (int)Math.Min(zeros.Length, remaining);
+            int n;
             lock (_gate)
             {
-                _transfer.OnClientBytes(zeros.AsSpan(0, n));
-                Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+                n = (int)Math.Min(zeros.Length, _transfers.PutRemaining);
+                _transfers.OnGatewayBytes(zeros.AsSpan(0, n), Environment.TickCount64);
             }
 
-            if (!await WriteToBoardAsync(this, zeros.AsMemory(0, n), WebSocketFrameType.Binary, true).ConfigureAwait(false))
+            if (n == 0 || !await WriteToBoardAsync(this, zeros.AsMemory(0, n), WebSocketFrameType.Binary, true).ConfigureAwait(false))
             {
                 return;
             }
-
-            remaining -= n;
         }
     }
 
@@ -1270,8 +943,7 @@ internal sealed partial class BoardSession
     {
         lock (_gate)
         {
-            _transfer.OnClientBytes(MoreRequest);
-            Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
+            _transfers.OnGatewayBytes(MoreRequest, Environment.TickCount64);
         }
 
         await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
@@ -1279,35 +951,25 @@ internal sealed partial class BoardSession
 
     private async Task CloseBoardAsync(int? status, string reason)
     {
-        if (_board is null)
+        if (!_board.IsConnected)
         {
             // Still connecting: finish connecting, so that the board gets a proper close frame with the status.
             await _connected.Task.WaitAsync(_options.ConnectTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        var board = _board;
         lock (_gate)
         {
             _endCode ??= CloseReason.Normal;
             _endReason ??= "the last client left";
         }
 
-        if (board is null)
+        if (!await _board.CloseAsync(status, reason).ConfigureAwait(false))
         {
             End(CloseReason.Normal, "the last client left");
             return;
         }
 
-        // A close frame with the client's status, as the board's own client would send; the board answers with a
-        // bare close, which ends the board loop. A board that does not answer is dropped after a moment.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        try
-        {
-            await board.CloseAsync(CloseReason.IsSendable(status) ? status : CloseReason.Normal, CloseReason.Fit(reason), timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-        {
-        }
+        // A board that does not answer the close is dropped after a moment.
 
         try
         {
@@ -1315,6 +977,15 @@ internal sealed partial class BoardSession
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>Who gets output held on a raw REPL claim that was released, or null when a claim is on trial again.</summary>
+    private GatewayClient[]? ReceiversUnlessOnTrial()
+    {
+        lock (_gate)
+        {
+            return _input.OnTrial ? null : _receivers;
         }
     }
 
@@ -1332,24 +1003,13 @@ internal sealed partial class BoardSession
                 await previous.WaitAsync(_stop.Token).ConfigureAwait(false);
             }
 
-            var board = await ConnectBoardAsync().ConfigureAwait(false);
-            LogConnected(_logger, BoardText, _address?.ToString() ?? Target.Host);
-            var frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
-            for (int attempt = 0; frame.Type == WebSocketFrameType.Close && frame.CloseStatus is null && attempt < 10 && Interlocked.Read(ref _bytesToBoard) == 0 && _registry.ReleasedRecently(Key); attempt++)
-            {
-                // A board takes a moment to let go of the previous session's connection and refuses the next
-                // one until then (it handshakes, then closes). Nothing was sent yet: connect again.
-                await Task.Delay(100, _stop.Token).ConfigureAwait(false);
-                await board.DisposeAsync().ConfigureAwait(false);
-                board = await ConnectBoardAsync().ConfigureAwait(false);
-                frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
-            }
+            var frame = await _board.ConnectAsync(OnConnected, () => _registry.ReleasedRecently(Key)).ConfigureAwait(false);
 
             while (true)
             {
                 if (frame.Type == WebSocketFrameType.Close)
                 {
-                    if (_deniedSeen)
+                    if (_login.DeniedSeen)
                     {
                         (code, reason) = (CloseReason.PolicyViolation, "Access denied: the board refused the password");
                     }
@@ -1366,7 +1026,6 @@ internal sealed partial class BoardSession
                     break;
                 }
 
-                Interlocked.Add(ref _bytesFromBoard, frame.Payload.Length);
                 Touch();
                 if (frame.Type == WebSocketFrameType.Text)
                 {
@@ -1377,7 +1036,7 @@ internal sealed partial class BoardSession
                     await OnBoardBinaryAsync(frame).ConfigureAwait(false);
                 }
 
-                frame = await board.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+                frame = await _board.ReceiveAsync().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -1386,11 +1045,7 @@ internal sealed partial class BoardSession
         }
         catch (WebReplException ex)
         {
-            bool connected;
-            lock (_gate)
-            {
-                connected = _board is not null;
-            }
+            bool connected = _board.IsConnected;
 
             (code, reason) = connected
                 ? (CloseReason.InternalError, "the connection to the board was lost: " + ex.Message)
@@ -1406,286 +1061,136 @@ internal sealed partial class BoardSession
         }
     }
 
-    private async Task<WebSocketConnection> ConnectBoardAsync()
+    private void OnConnected()
     {
-        var board = await WebSocketConnection.ConnectAsync(
-            Target,
-            new WebSocketConnectOptions
-            {
-                ConnectTimeout = _options.ConnectTimeout,
-                ConnectAddress = _address,
-                RemoteCertificateValidation = _options.TargetCertificateValidation,
-                ReceiveBufferSize = 4096,
-                MaxFrameBytes = Math.Max(_options.MaxMessageBytes, 1 << 20),
-            },
-            _stop.Token).ConfigureAwait(false);
         lock (_gate)
         {
-            _board = board;
             if (_state == SessionState.Connecting)
             {
                 _state = SessionState.LoggingIn;
             }
         }
 
+        LogConnected(_logger, BoardText, _address?.ToString() ?? Target.Host);
         _connected.TrySetResult();
-        return board;
     }
 
     private async Task OnBoardTextAsync(WebSocketFrame frame)
     {
-        await _broadcast.WaitAsync(_stop.Token).ConfigureAwait(false);
+        if (!await _relay.WaitAsync(_stop.Token).ConfigureAwait(false))
+        {
+            return; // the session ends
+        }
+
         try
         {
             await BroadcastTextAsync(frame).ConfigureAwait(false);
         }
         finally
         {
-            _broadcast.Release();
+            _relay.Release();
         }
     }
 
     private async Task BroadcastTextAsync(WebSocketFrame frame)
     {
         GatewayClient[] receivers;
+        bool loggingIn;
         bool loggedIn = false;
-        bool confirmed = false;
-        bool trial = false;
+        var view = RawReplView.None;
+        GatewayClient? rawOwner = null;
         lock (_gate)
         {
-            if (_state == SessionState.LoggingIn)
+            loggingIn = _state == SessionState.LoggingIn;
+            if (loggingIn)
             {
-                // Watch the board's answer to the password (it may be split across frames).
-                var window = _loginWindow.Add(frame.Payload.Span);
-                if (window.IndexOf(DeniedMarker) >= 0 && !_deniedSeen)
-                {
-                    _deniedSeen = true;
-                    if (_opener is { AutoPassword: null } denied)
-                    {
-                        RecordFailure(denied);
-                    }
-                    else if (_opener is not null)
-                    {
-                        LogHeldPasswordRefused(_logger, BoardText);
-                    }
-                }
-
-                // The prompt and the answer to a password the gateway typed are not the client's to see: it gets
-                // the answer as a board gives it once the board has accepted (below).
-                receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
-                if (window.IndexOf(ConnectedMarker) >= 0 && _opener is not null)
-                {
-                    _state = SessionState.LoggedIn;
-                    _accepted = _opener.Password.Clone();
-                    _opener.State = ClientState.Authenticated;
-                    RefreshReceivers();
-                    loggedIn = true;
-                }
+                loggedIn = OnLoginText(frame.Payload.Span, out receivers);
             }
             else
             {
                 receivers = _receivers;
-                if (_rawOwner is not null && !_rawConfirmed)
+                rawOwner = _input.Owner;
+                view = _input.OnBoardText(frame.Payload.Span);
+                if (view == RawReplView.Confirmed)
                 {
-                    // The board's answer to the owner's Ctrl-A (it may be split across frames).
-                    if (_rawBanner.Add(frame.Payload.Span).IndexOf(RawReplBanner) >= 0)
-                    {
-                        _rawConfirmed = true;
-                        _rawBanner.Clear();
-                        LogRawRepl(_logger, _rawOwner.Name, BoardText, true);
-                        confirmed = true;
-                        _viewOwner = _rawOwner;
-                    }
-                    else
-                    {
-                        trial = true;
-                    }
+                    LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
                 }
             }
         }
 
         if (loggedIn)
         {
-            var opener = _opener!;
-            _registry.LoginDone(opener);
-            _registry.Logins.RecordSuccess(opener.Address, opener.Origin, Key);
-            if (opener.AutoPassword is not null && !await opener.SendAsync(ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
-            {
-                Drop(opener);
-            }
-
-            _loginDone.TrySetResult(true);
-            LogLoggedIn(_logger, BoardText, opener.Name);
+            await CompleteLoginAsync().ConfigureAwait(false);
         }
 
         if (!loggedIn && receivers.Length > 0)
         {
-            await SendToOthersViewAsync(receivers, frame, confirmed, trial).ConfigureAwait(false);
+            await _relay.SendAsync(receivers, frame, view, rawOwner).ConfigureAwait(false);
             return;
         }
 
-        foreach (var client in receivers)
-        {
-            if (!await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
-            {
-                Drop(client);
-            }
-        }
+        await _relay.SendAsIsAsync(receivers, frame).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// A frame of the board's output to the logged-in receivers (under _broadcast): as it is outside a raw REPL and to
-    /// the raw REPL's owner; to the others, what its programs print, and, the first time, a line that says why.
+    /// The board's text while the opener logs in (under the lock): true when the board has just accepted the password.
+    /// <paramref name="receivers"/>: the opener, when it typed the password itself (the prompt and the answer to a
+    /// password the gateway typed are not the client's to see: it gets the answer as a board gives it, once accepted).
     /// </summary>
-    private async Task SendToOthersViewAsync(GatewayClient[] receivers, WebSocketFrame frame, bool confirmed, bool trial)
+    private bool OnLoginText(ReadOnlySpan<byte> output, out GatewayClient[] receivers)
     {
-        ReadOnlyMemory<byte> others = frame.Payload;
-        byte[]? released = null;
-        var heldFrom = _heldFrom;
-        if (confirmed)
+        var progress = _login.OnBoardText(output);
+        if (progress.Denied && _opener is { AutoPassword: null } denied)
         {
-            // The owner's Ctrl-A entered the raw REPL: its answer (held so far, and this frame) is protocol.
-            _othersHeld.Clear();
-            _heldFrom = null;
-            _othersView.Start();
-            others = others[RawReplOutputFilter.AfterBanner(others.Span)..];
+            RecordFailure(denied);
+        }
+        else if (progress.Denied && _opener is not null)
+        {
+            LogHeldPasswordRefused(_logger, BoardText);
         }
 
-        if (_othersView.Active)
+        receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
+        if (!progress.Accepted || _opener is null)
         {
-            others = _othersView.Filter(others.Span);
-            if (!_othersView.Active)
-            {
-                _viewOwner = null;
-            }
-        }
-        else if (trial && _othersHeld.Count + frame.Payload.Length <= MaxHeldOutput)
-        {
-            _othersHeld.AddRange(frame.Payload.Span);
-            _heldFrom = _rawOwner;
-            others = ReadOnlyMemory<byte>.Empty;
-        }
-        else if (_othersHeld.Count > 0)
-        {
-            // That Ctrl-A was not the raw REPL (or its answer is too long to be one): what was held goes out first
-            // (not to the client that typed it, which had it at once).
-            released = [.. _othersHeld];
-            _othersHeld.Clear();
-            _heldFrom = null;
+            return false;
         }
 
-        if (!_othersView.Active)
-        {
-            _othersView.Passed(others.Span);
-        }
-
-        var owner = _viewOwner ?? (trial || confirmed ? _rawOwner : null);
-        bool sendOthers = !others.IsEmpty || (frame.EndOfMessage && _othersMidMessage);
-        foreach (var client in receivers)
-        {
-            bool isOwner = ReferenceEquals(client, owner);
-            if (!isOwner && confirmed && !_othersMidMessage && !client.ToldRawRun)
-            {
-                client.ToldRawRun = true;
-                if (!await client.SendAsync(RawRunNotice, WebSocketFrameType.Text).ConfigureAwait(false))
-                {
-                    Drop(client);
-                    continue;
-                }
-            }
-
-            if (released is not null && !ReferenceEquals(client, heldFrom) &&
-                !await client.SendAsync(released, WebSocketFrameType.Text).ConfigureAwait(false))
-            {
-                Drop(client);
-                continue;
-            }
-
-            if (isOwner ? !await client.SendAsync(frame.Payload, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false)
-                : sendOthers && !await client.SendAsync(others, WebSocketFrameType.Text, frame.EndOfMessage).ConfigureAwait(false))
-            {
-                Drop(client);
-            }
-        }
-
-        if (sendOthers)
-        {
-            _othersMidMessage = !frame.EndOfMessage;
-        }
+        _state = SessionState.LoggedIn;
+        _login.Accept(_opener.Password);
+        _opener.State = ClientState.Authenticated;
+        RefreshReceivers();
+        return true;
     }
 
-    /// <summary>Sends the others what was held from them when a client's Ctrl-A turns out not to be the raw REPL.</summary>
-    private async Task ReleaseOthersOutputAsync()
+    /// <summary>The board accepted the opener's password: joiners may be let in.</summary>
+    private async Task CompleteLoginAsync()
     {
-        try
+        var opener = _opener!;
+        _registry.LoginDone(opener);
+        _registry.Logins.RecordSuccess(opener.Address, opener.Origin, Key);
+        if (opener.AutoPassword is not null && !await opener.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
         {
-            await _broadcast.WaitAsync(_stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
+            Drop(opener);
         }
 
-        try
-        {
-            GatewayClient[] receivers;
-            lock (_gate)
-            {
-                if (_othersHeld.Count == 0 || _othersView.Active || (_rawOwner is not null && !_rawConfirmed))
-                {
-                    return;
-                }
-
-                receivers = _receivers;
-            }
-
-            byte[] held = [.. _othersHeld];
-            var heldFrom = _heldFrom;
-            _othersHeld.Clear();
-            _heldFrom = null;
-            _othersView.Passed(held);
-            foreach (var client in receivers)
-            {
-                if (!ReferenceEquals(client, heldFrom) && !await client.SendAsync(held, WebSocketFrameType.Text).ConfigureAwait(false))
-                {
-                    Drop(client);
-                }
-            }
-        }
-        finally
-        {
-            _broadcast.Release();
-        }
+        _loginDone.TrySetResult(true);
+        LogLoggedIn(_logger, BoardText, opener.Name);
     }
 
     private async Task OnBoardBinaryAsync(WebSocketFrame frame)
     {
         GatewayClient? receiver;
         bool idle;
-        bool askChunk = false;
+        bool askChunk;
         bool readAhead = false;
         lock (_gate)
         {
-            _transfer.OnBoardBytes(frame.Payload.Span);
-            Interlocked.Exchange(ref _lastBinary, Environment.TickCount64);
             // Replies belong to the client whose request it is; anything else (a board does not send binary
             // unasked) goes to the last requester, or to the client that opened the session.
-            receiver = _abandoned ? null : _owner ?? _lastOwner ?? (_opener is { } opener && _clients.Contains(opener) ? opener : null);
+            var opener = _opener is { } o && _clients.Contains(o) ? o : null;
+            receiver = _transfers.OnBoardBytes(frame.Payload.Span, Environment.TickCount64, opener, out askChunk, out idle);
             // The owner will ask for the next chunk as soon as it has this one: ask now (see TransferTracker).
             readAhead = TakeReadAhead();
-
-            idle = _transfer.IsIdle;
-            if (_abandoned)
-            {
-                if (idle)
-                {
-                    _abandoned = false;
-                }
-                else
-                {
-                    askChunk = _transfer.GetNeedsRequest;
-                }
-            }
         }
 
         if (readAhead)
@@ -1726,71 +1231,16 @@ internal sealed partial class BoardSession
             reason = _endReason ?? reason;
             clients = [.. _clients];
             _receivers = [];
-            _accepted?.Dispose();
-            _accepted = null;
+            _login.Dispose();
         }
 
         _connected.TrySetResult();
         _loginDone.TrySetResult(false);
         await Task.WhenAll(clients.Select(c => c.CloseAsync(code, reason))).ConfigureAwait(false);
-        if (_board is { } board)
-        {
-            await board.DisposeAsync().ConfigureAwait(false);
-        }
+        await _board.DisposeAsync().ConfigureAwait(false);
 
         _registry.Remove(this);
-        LogEnded(_logger, BoardText, reason, Interlocked.Read(ref _bytesToBoard), Interlocked.Read(ref _bytesFromBoard));
+        LogEnded(_logger, BoardText, reason, _board.BytesOut, _board.BytesIn);
         _released.TrySetResult();
     }
-
-    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Client {Client} ({Remote}, origin {Origin}) opened {Board} (viewer: {Viewer})")]
-    private static partial void LogOpened(ILogger logger, string client, string remote, string origin, string board, bool viewer);
-
-    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "Client {Client} ({Remote}, origin {Origin}) joined {Board}: {Clients} clients now (viewer: {Viewer})")]
-    private static partial void LogJoined(ILogger logger, string client, string remote, string origin, string board, int clients, bool viewer);
-
-    [LoggerMessage(EventId = 312, Level = LogLevel.Information, Message = "Client {Client} left {Board}: {Reason}")]
-    private static partial void LogLeft(ILogger logger, string client, string board, string reason);
-
-    [LoggerMessage(EventId = 313, Level = LogLevel.Information, Message = "Connected to {Board} at {Address}")]
-    private static partial void LogConnected(ILogger logger, string board, string address);
-
-    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "Cannot connect to {Board}: {Reason}")]
-    private static partial void LogConnectFailed(ILogger logger, string board, string reason);
-
-    [LoggerMessage(EventId = 315, Level = LogLevel.Information, Message = "Logged in to {Board} (client {Client} typed the password)")]
-    private static partial void LogLoggedIn(ILogger logger, string board, string client);
-
-    [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Client {Client} ({Remote}) sent a wrong password to join {Board}")]
-    private static partial void LogWrongPassword(ILogger logger, string client, string remote, string board);
-
-    [LoggerMessage(EventId = 317, Level = LogLevel.Information, Message = "Session on {Board} ended: {Reason} ({ToBoard} bytes to the board, {FromBoard} from it)")]
-    private static partial void LogEnded(ILogger logger, string board, string reason, long toBoard, long fromBoard);
-
-    [LoggerMessage(EventId = 318, Level = LogLevel.Debug, Message = "Holding binary data from {Client}: {Owner}'s file transfer on {Board} is under way")]
-    private static partial void LogHeld(ILogger logger, string client, string owner, string board);
-
-    [LoggerMessage(EventId = 319, Level = LogLevel.Warning, Message = "Client {Client} left during {Operation} on {Board}; the gateway finishes the request so that the others can go on")]
-    private static partial void LogAbandoned(ILogger logger, string client, string operation, string board);
-
-    [LoggerMessage(EventId = 320, Level = LogLevel.Warning, Message = "Closed client {Client}: {Reason}")]
-    private static partial void LogClientDropped(ILogger logger, string client, string reason);
-
-    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Released {Client}'s file transfer on {Board} after {Seconds} s without progress")]
-    private static partial void LogTransferStalled(ILogger logger, string client, string board, double seconds);
-
-    [LoggerMessage(EventId = 324, Level = LogLevel.Warning, Message = "Too many wrong passwords from {Remote}: its address is refused for {Minutes} min")]
-    private static partial void LogLockout(ILogger logger, string remote, double minutes);
-
-    [LoggerMessage(EventId = 326, Level = LogLevel.Error, Message = "The password the gateway holds for {Board} was refused: check BoardPasswords in the settings")]
-    private static partial void LogHeldPasswordRefused(ILogger logger, string board);
-
-    [LoggerMessage(EventId = 325, Level = LogLevel.Warning, Message = "{Failures} wrong passwords at {Board} from many clients: for {Minutes} min it takes only clients that logged in to it before")]
-    private static partial void LogBoardLockout(ILogger logger, string board, int failures, double minutes);
-
-    [LoggerMessage(EventId = 323, Level = LogLevel.Debug, Message = "Client {Client} on {Board}: raw REPL {Entered} (while it is on, the others' input is held)")]
-    private static partial void LogRawRepl(ILogger logger, string client, string board, bool entered);
-
-    [LoggerMessage(EventId = 322, Level = LogLevel.Debug, Message = "Dropped {Bytes} bytes of input from viewer {Client}")]
-    private static partial void LogViewerInput(ILogger logger, string client, int bytes);
 }

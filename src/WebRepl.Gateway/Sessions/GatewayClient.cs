@@ -1,3 +1,4 @@
+using WebRepl.Protocol;
 using WebRepl.Transport;
 
 namespace WebRepl.Gateway.Sessions;
@@ -17,8 +18,8 @@ internal enum ClientState
 
 /// <summary>
 /// One WebSocket client of the gateway: the server end of its connection (our framing, so that text frames
-/// stay bytes both ways), its password line, the binary frames held while another client's transfer runs,
-/// and its counters.
+/// stay bytes both ways), its password line, and its counters. What the session's machines know of it (held
+/// input and binary frames, raw REPL claims) they keep themselves.
 /// </summary>
 internal sealed class GatewayClient : IAsyncDisposable
 {
@@ -87,27 +88,6 @@ internal sealed class GatewayClient : IAsyncDisposable
 
     /// <summary>What the client typed at the password prompt (guarded by the session's lock).</summary>
     public PasswordLine Password { get; } = new();
-
-    /// <summary>Binary frames waiting for the board (guarded by the session's lock).</summary>
-    public Queue<(ReadOnlyMemory<byte> Payload, bool EndOfMessage)> Held { get; } = new();
-
-    /// <summary>The bytes in <see cref="Held"/> (guarded by the session's lock).</summary>
-    public long HeldBytes { get; set; }
-
-    /// <summary>
-    /// GET request bytes the gateway sent for this client (read-ahead) whose transfer was then released by the
-    /// stall timer: when they come, they are dropped, not sent again (guarded by the session's lock).
-    /// </summary>
-    public int OwedRequestBytes { get; set; }
-
-    /// <summary>True between this client's raw-paste start (Ctrl-E in raw REPL) and its Ctrl-D (guarded by the session's lock).</summary>
-    public bool RawPasting { get; set; }
-
-    /// <summary>True once the client was told that its input is held for another client's raw REPL (guarded by the session's lock).</summary>
-    public bool ToldInputHeld { get; set; }
-
-    /// <summary>True once the gateway has told this client that another one runs code (raw REPL): it is told once.</summary>
-    public bool ToldRawRun { get; set; }
 
     /// <summary>When the client's last frame arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; its receive loop only).</summary>
     public long LastFrameAt { get; set; }

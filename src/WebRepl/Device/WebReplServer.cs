@@ -16,8 +16,6 @@ namespace WebRepl.Device;
 /// </summary>
 public sealed partial class WebReplServer : IAsyncDisposable
 {
-    private const int PasswordBufferLength = 10;
-
     private static readonly byte[] PasswordPrompt = "Password: "u8.ToArray();
     private static readonly byte[] ConnectedPrompt = "\r\nWebREPL connected\r\n>>> "u8.ToArray();
     private static readonly byte[] DeniedPrompt = "\r\nAccess denied\r\n"u8.ToArray();
@@ -250,16 +248,15 @@ public sealed partial class WebReplServer : IAsyncDisposable
         remote is IPEndPoint ip ? $"('{ip.Address}', {ip.Port})" : remote?.ToString() ?? "unknown";
 
     /// <summary>One logged-in (or logging-in) client, read as the firmware reads it: a byte stream.</summary>
+#pragma warning disable CA1001 // The password line is wiped when RunAsync ends, which is the session's whole life.
     private sealed class Session(WebReplServer server, WebSocketConnection connection, EndPoint? remote)
+#pragma warning restore CA1001
     {
-        // As the firmware: the first 10 bytes of the line; one more than a longer password, so that more typed is a mismatch.
-        private readonly byte[] _password = new byte[Math.Max(PasswordBufferLength, Encoding.UTF8.GetByteCount(server._options.Password) + 1)];
-        private readonly byte[] _header = new byte[WebReplRequest.Length];
-        private int _passwordLength;
+        // The line as the firmware reads and compares it (as a C string); more than the longest password is kept, so that more typed is a mismatch.
+        private readonly PasswordLine _password = new();
+        private readonly WebReplRequestReader _requests = new();
         private bool _loggedIn;
-        private int _headerFilled;
         private WebReplRequest _request;
-        private long _dataToReceive;
         private IWebReplFileUpload? _upload;
         private Stream? _download;
         private IDisposable? _attached;
@@ -302,6 +299,7 @@ public sealed partial class WebReplServer : IAsyncDisposable
             }
             finally
             {
+                _password.Dispose();
                 _attached?.Dispose();
                 if (_upload is not null)
                 {
@@ -322,11 +320,10 @@ public sealed partial class WebReplServer : IAsyncDisposable
             if (!_loggedIn)
             {
                 // Before login every byte is password, whatever the frame type.
-                while (!data.IsEmpty && !_loggedIn)
+                if (!data.IsEmpty)
                 {
-                    byte c = data.Span[0];
-                    data = data[1..];
-                    if (c is (byte)'\r' or (byte)'\n')
+                    data = data[_password.Feed(data.Span)..];
+                    if (_password.IsComplete)
                     {
                         if (!CheckPassword())
                         {
@@ -358,10 +355,6 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
                         LogLoggedIn(server._logger, remote);
                     }
-                    else if (_passwordLength < _password.Length)
-                    {
-                        _password[_passwordLength++] = c;
-                    }
                 }
 
                 if (data.IsEmpty)
@@ -388,52 +381,46 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
             while (!data.IsEmpty && !_requestsStuck)
             {
-                if (_dataToReceive == 0)
+                int used = _requests.Read(data.Span, out var part, out var record);
+                var bytes = data[..used];
+                data = data[used..];
+                switch (part)
                 {
-                    int take = Math.Min(data.Length, WebReplRequest.Length - _headerFilled);
-                    data[..take].CopyTo(_header.AsMemory(_headerFilled));
-                    _headerFilled += take;
-                    data = data[take..];
-                    if (_headerFilled == WebReplRequest.Length)
-                    {
-                        _headerFilled = 0;
-                        if (!await StartRequestAsync(cancellationToken).ConfigureAwait(false))
+                    case WebReplRequestPart.Record:
+                        if (!await StartRequestAsync(record, cancellationToken).ConfigureAwait(false))
                         {
                             return false;
                         }
-                    }
-                }
-                else if (_request.Operation == WebReplOperation.PutFile)
-                {
-                    int take = (int)Math.Min(data.Length, _dataToReceive);
-                    await _upload!.Stream.WriteAsync(data[..take], cancellationToken).ConfigureAwait(false);
-                    data = data[take..];
-                    _dataToReceive -= take;
-                    if (_dataToReceive == 0)
-                    {
-                        await _upload.CommitAsync(cancellationToken).ConfigureAwait(false);
-                        await _upload.DisposeAsync().ConfigureAwait(false);
-                        _upload = null;
-                        LogTransfer(server._logger, "PUT", _request.FileName, _request.Size);
-                        await SendStatusAsync(cancellationToken).ConfigureAwait(false);
-                    }
 
-                    await DelayAsync(cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    // GET: every byte the client sends asks for the next chunk (the firmware expects 0).
-                    data = data[1..];
-                    if (!await SendChunkAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        _dataToReceive = 0;
-                        await _download!.DisposeAsync().ConfigureAwait(false);
-                        _download = null;
-                        LogTransfer(server._logger, "GET", _request.FileName, -1);
-                        await SendStatusAsync(cancellationToken).ConfigureAwait(false);
-                    }
+                        break;
 
-                    await DelayAsync(cancellationToken).ConfigureAwait(false);
+                    case WebReplRequestPart.PutData:
+                        await _upload!.Stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                        if (_requests.PutRemaining == 0)
+                        {
+                            await _upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+                            await _upload.DisposeAsync().ConfigureAwait(false);
+                            _upload = null;
+                            LogTransfer(server._logger, "PUT", _request.FileName, _request.Size);
+                            await SendStatusAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        await DelayAsync(cancellationToken).ConfigureAwait(false);
+                        break;
+
+                    case WebReplRequestPart.ChunkRequest:
+                        // GET: every byte the client sends asks for the next chunk (the firmware expects 0).
+                        if (!await SendChunkAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            _requests.EndGet();
+                            await _download!.DisposeAsync().ConfigureAwait(false);
+                            _download = null;
+                            LogTransfer(server._logger, "GET", _request.FileName, -1);
+                            await SendStatusAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        await DelayAsync(cancellationToken).ConfigureAwait(false);
+                        break;
                 }
             }
 
@@ -442,14 +429,15 @@ public sealed partial class WebReplServer : IAsyncDisposable
 
         private bool CheckPassword()
         {
-            byte[] expected = Encoding.UTF8.GetBytes(server._options.Password);
-            return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(_password.AsSpan(0, _passwordLength), expected);
+            using var expected = new PasswordLine();
+            expected.Feed(Encoding.UTF8.GetBytes(server._options.Password + "\n"));
+            return _password.Matches(expected);
         }
 
-        private async ValueTask<bool> StartRequestAsync(CancellationToken cancellationToken)
+        private async ValueTask<bool> StartRequestAsync(WebReplRecord record, CancellationToken cancellationToken)
         {
-            // As the firmware: the signature is never checked and the op is byte 2. GET_VER needs nothing more.
-            byte op = _header[2];
+            // As the firmware reads a record (WebReplRequestReader). GET_VER needs nothing more.
+            byte op = record.Op;
             if (op == (byte)WebReplOperation.GetVersion)
             {
                 byte[] version = new byte[WebReplVersion.Length];
@@ -458,20 +446,15 @@ public sealed partial class WebReplServer : IAsyncDisposable
                 return true;
             }
 
-            _header[0] = (byte)'W';
-            _header[1] = (byte)'A';
-            bool known = op is (byte)WebReplOperation.PutFile or (byte)WebReplOperation.GetFile;
-            if (!known)
-            {
-                _header[2] = (byte)WebReplOperation.GetFile; // any other op opens the name for reading, and goes no further
-            }
-
-            if (!WebReplRequest.TryRead(_header, out _request))
+            bool known = record.IsKnown; // any other op opens the name for reading, and goes no further
+            if (record.Request is not { } request)
             {
                 // A name the firmware would read past its field, or not UTF-8: ignoring it keeps the files and the session safe.
                 LogIgnoredRequest(server._logger, remote);
                 return true;
             }
+
+            _request = request;
 
             try
             {
@@ -508,20 +491,12 @@ public sealed partial class WebReplServer : IAsyncDisposable
             }
 
             await SendStatusAsync(cancellationToken).ConfigureAwait(false);
-            if (_request.Operation == WebReplOperation.PutFile)
+            if (_request.Operation == WebReplOperation.PutFile && _request.Size == 0)
             {
-                _dataToReceive = _request.Size;
-                if (_dataToReceive == 0)
-                {
-                    await _upload!.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    await _upload.DisposeAsync().ConfigureAwait(false);
-                    _upload = null;
-                    await SendStatusAsync(cancellationToken).ConfigureAwait(false);
-                }
-            }
-            else
-            {
-                _dataToReceive = 1;
+                await _upload!.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await _upload.DisposeAsync().ConfigureAwait(false);
+                _upload = null;
+                await SendStatusAsync(cancellationToken).ConfigureAwait(false);
             }
 
             return true;

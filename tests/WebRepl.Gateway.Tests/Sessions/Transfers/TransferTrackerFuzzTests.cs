@@ -1,7 +1,7 @@
 using WebRepl.Gateway.Sessions;
 using WebRepl.Protocol;
 
-namespace WebRepl.Gateway.Tests;
+namespace WebRepl.Gateway.Tests.Sessions.Transfers;
 
 /// <summary>Findings of the transfer-tracker fuzz target (fuzz/README.md), each kept fixed here.</summary>
 public sealed class TransferTrackerFuzzTests

@@ -1,7 +1,7 @@
 using System.Text;
 using WebRepl.Gateway.Sessions;
 
-namespace WebRepl.Gateway.Tests;
+namespace WebRepl.Gateway.Tests.Sessions.Output;
 
 /// <summary>
 /// What the other clients of a shared session see of one client's raw REPL, frame by frame as a board sends it

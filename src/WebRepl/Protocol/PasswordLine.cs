@@ -1,15 +1,16 @@
 using System.Security.Cryptography;
 
-namespace WebRepl.Gateway.Sessions;
+namespace WebRepl.Protocol;
 
 /// <summary>
 /// The password as a board reads it (modwebrepl.c): every byte up to the first CR or LF, whatever the frame
 /// type, of which it keeps the first bytes and compares them as a C string. A board keeps 10; this keeps as many
 /// as the longest password a virtual board takes, and one more, so that a joiner of a virtual board with a
 /// 12-character password must type all of it (a real board never accepts a line longer than 9, so for it nothing
-/// changes). Kept in memory only, never logged, and wiped when the session ends.
+/// changes). Kept in memory only, never logged, and wiped when disposed. Used by the board's side
+/// (<c>WebReplServer</c>) and by the gateway, which checks a joining client's line against the one the board accepted.
 /// </summary>
-internal sealed class PasswordLine : IDisposable
+public sealed class PasswordLine : IDisposable
 {
     private const int Kept = WebReplClient.MaxServerPasswordLength + 1;
     private readonly byte[] _bytes = new byte[Kept];
@@ -54,6 +55,7 @@ internal sealed class PasswordLine : IDisposable
         return copy;
     }
 
+    /// <summary>Wipes the line.</summary>
     public void Dispose()
     {
         CryptographicOperations.ZeroMemory(_bytes);

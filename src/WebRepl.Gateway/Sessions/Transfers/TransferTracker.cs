@@ -21,33 +21,20 @@ namespace WebRepl.Gateway.Sessions;
 /// Read-ahead happens only when all of them are answered, so it never adds to them; and since it follows a chunk
 /// that is not empty, the board is still in the GET and reads the byte as a chunk request, never as a record.
 /// Requests still in flight when the empty chunk comes are, as for the board, the start of the next record.
+/// The client's side is read by <see cref="WebReplRequestReader"/>, as the board's side (<c>WebReplServer</c>) reads it.
 /// Not thread-safe: the session calls it under its lock.
 /// </summary>
 internal sealed class TransferTracker
 {
-    private readonly byte[] _header = new byte[WebReplRequest.Length];
+    private static readonly byte[] Zeros = new byte[WebReplRequest.Length];
+    private readonly WebReplRequestReader _requests = new();
     private readonly Queue<Reply> _expected = new();
-    private int _headerFilled;
-    private Phase _phase;
-    private long _putRemaining;
     private Reply _replyInProgress;
     private int _replyFilled;
     private int _chunkDataRemaining;
     private readonly byte[] _replyHeader = new byte[4];
     private int _owed;
     private bool _readAheadDue;
-
-    private enum Phase
-    {
-        /// <summary>Between requests, or inside a request record.</summary>
-        Header,
-
-        /// <summary>PUT: the file's bytes.</summary>
-        PutData,
-
-        /// <summary>GET: each byte asks for one chunk, until the board sends the empty chunk.</summary>
-        GetData,
-    }
 
     private enum Reply
     {
@@ -58,7 +45,7 @@ internal sealed class TransferTracker
     }
 
     /// <summary>True when no request is under way: no partial record, no data or reply outstanding, no request byte owed by the client.</summary>
-    public bool IsIdle => _phase == Phase.Header && _headerFilled == 0 && _expected.Count == 0 && _replyInProgress == Reply.None && _owed == 0;
+    public bool IsIdle => _requests.Stage == WebReplRequestStage.Record && !_requests.InsideRecord && _expected.Count == 0 && _replyInProgress == Reply.None && _owed == 0;
 
     /// <summary>
     /// True right after the board's reply that a client answers by asking for the next GET chunk (the open
@@ -68,16 +55,16 @@ internal sealed class TransferTracker
     public bool ReadAheadDue => _readAheadDue && _owed == 0;
 
     /// <summary>True inside a request record (the board holds a partial record that nothing can complete sensibly).</summary>
-    public bool InsideRecord => _phase == Phase.Header && _headerFilled > 0;
+    public bool InsideRecord => _requests.InsideRecord;
 
     /// <summary>Bytes of a PUT's file still to be sent.</summary>
-    public long PutRemaining => _phase == Phase.PutData ? _putRemaining : 0;
+    public long PutRemaining => _requests.PutRemaining;
 
     /// <summary>GET chunk requests sent to the board and not answered yet (a pipelining client has many).</summary>
     public int ChunksInFlight => _expected.Count(r => r == Reply.Chunk) + (_replyInProgress == Reply.Chunk ? 1 : 0);
 
     /// <summary>True during a GET when no chunk is asked for: the next <c>00</c> may be sent.</summary>
-    public bool GetNeedsRequest => _phase == Phase.GetData && _expected.Count == 0 && _replyInProgress == Reply.None;
+    public bool GetNeedsRequest => _requests.Stage == WebReplRequestStage.GetData && _expected.Count == 0 && _replyInProgress == Reply.None;
 
     /// <summary>The request under way, for logs and the session list (the file name is not secret; the data is never kept).</summary>
     public string? Operation { get; private set; }
@@ -119,48 +106,7 @@ internal sealed class TransferTracker
         int owed = Math.Min(_owed, data.Length);
         _owed -= owed;
         data = data[owed..];
-        while (!data.IsEmpty)
-        {
-            switch (_phase)
-            {
-                case Phase.Header:
-                {
-                    int take = Math.Min(data.Length, _header.Length - _headerFilled);
-                    data[..take].CopyTo(_header.AsSpan(_headerFilled));
-                    _headerFilled += take;
-                    data = data[take..];
-                    if (_headerFilled == _header.Length)
-                    {
-                        _headerFilled = 0;
-                        StartRequest();
-                    }
-
-                    break;
-                }
-
-                case Phase.PutData:
-                {
-                    int take = (int)Math.Min(data.Length, _putRemaining);
-                    _putRemaining -= take;
-                    data = data[take..];
-                    if (_putRemaining == 0)
-                    {
-                        _expected.Enqueue(Reply.Status);
-                        _phase = Phase.Header;
-                    }
-
-                    break;
-                }
-
-                default:
-                    // GET: every byte asks for the next chunk; once the client has asked, the gateway must not ask too.
-                    _expected.Enqueue(Reply.Chunk);
-                    _readAheadDue = false;
-                    data = data[1..];
-                    break;
-            }
-        }
-
+        Follow(data);
         UpdateOperation();
         return owed;
     }
@@ -193,7 +139,7 @@ internal sealed class TransferTracker
                     if (_replyFilled == length)
                     {
                         // The GET's open status: a client asks for the first chunk only when the code is 0.
-                        _readAheadDue = _replyInProgress == Reply.Status && _phase == Phase.GetData && _expected.Count == 0 &&
+                        _readAheadDue = _replyInProgress == Reply.Status && _requests.Stage == WebReplRequestStage.GetData && _expected.Count == 0 &&
                             _replyHeader[2] == 0 && _replyHeader[3] == 0;
                         _replyInProgress = Reply.None;
                     }
@@ -223,7 +169,7 @@ internal sealed class TransferTracker
                         if (_chunkDataRemaining == 0)
                         {
                             _replyInProgress = Reply.None;
-                            _readAheadDue = _phase == Phase.GetData && _expected.Count == 0;
+                            _readAheadDue = _requests.Stage == WebReplRequestStage.GetData && _expected.Count == 0;
                         }
                     }
 
@@ -237,9 +183,7 @@ internal sealed class TransferTracker
     /// <summary>Forgets everything (a transfer that stalled, or a new board connection).</summary>
     public void Reset()
     {
-        _headerFilled = 0;
-        _phase = Phase.Header;
-        _putRemaining = 0;
+        _requests.Reset();
         _expected.Clear();
         _replyInProgress = Reply.None;
         _replyFilled = 0;
@@ -262,24 +206,45 @@ internal sealed class TransferTracker
             _expected.Enqueue(reply);
         }
 
-        _phase = Phase.Header;
+        _requests.EndGet();
         int surplus = rest.Count(r => r == Reply.Chunk);
-        Array.Clear(_header);
-        while (surplus >= _header.Length)
+        while (surplus > 0)
         {
-            StartRequest(); // a record of zeros: op 0, as the board reads it
-            surplus -= _header.Length;
+            // Records of zeros (op 0, as the board reads them), and the start of one.
+            int part = Math.Min(surplus, Zeros.Length);
+            Follow(Zeros.AsSpan(0, part));
+            surplus -= part;
         }
-
-        _headerFilled = surplus;
     }
 
-    private void StartRequest()
+    /// <summary>Follows the client's request stream: what each part makes the board send back.</summary>
+    private void Follow(ReadOnlySpan<byte> data)
     {
-        // As the firmware reads a record: the op is byte 2 and the signature is never checked.
+        while (!data.IsEmpty)
+        {
+            int used = _requests.Read(data, out var part, out var record);
+            data = data[used..];
+            switch (part)
+            {
+                case WebReplRequestPart.Record:
+                    StartRequest(record);
+                    break;
+                case WebReplRequestPart.PutData when _requests.Stage == WebReplRequestStage.Record:
+                    _expected.Enqueue(Reply.Status); // the whole file has come
+                    break;
+                case WebReplRequestPart.ChunkRequest:
+                    // GET: every byte asks for the next chunk; once the client has asked, the gateway must not ask too.
+                    _expected.Enqueue(Reply.Chunk);
+                    _readAheadDue = false;
+                    break;
+            }
+        }
+    }
+
+    private void StartRequest(WebReplRecord record)
+    {
         Requests++;
-        byte op = _header[2];
-        if (op == (byte)WebReplOperation.GetVersion)
+        if (record.Op == (byte)WebReplOperation.GetVersion)
         {
             _currentOp = "version";
             _currentName = null;
@@ -287,20 +252,17 @@ internal sealed class TransferTracker
             return;
         }
 
-        _header[0] = (byte)'W';
-        _header[1] = (byte)'A';
-        if (op is not ((byte)WebReplOperation.PutFile or (byte)WebReplOperation.GetFile))
+        if (!record.IsKnown)
         {
             // Any other op opens the name and replies with a status (or drops the session); the board then reads
             // no more records, which a client learns by getting no replies.
-            _header[2] = (byte)WebReplOperation.GetFile;
-            _currentOp = $"request with op {op}";
-            _currentName = WebReplRequest.TryRead(_header, out var stuck) ? stuck.FileName : null;
+            _currentOp = $"request with op {record.Op}";
+            _currentName = record.Request?.FileName;
             _expected.Enqueue(Reply.Status);
             return;
         }
 
-        if (!WebReplRequest.TryRead(_header, out var request))
+        if (record.Request is not { } request)
         {
             // A name that runs past its field or is not UTF-8: the firmware would act on it unpredictably; nothing is known to come back.
             Operation = null;
@@ -308,27 +270,11 @@ internal sealed class TransferTracker
         }
 
         _currentName = request.FileName;
-        switch (request.Operation)
+        _currentOp = request.Operation == WebReplOperation.PutFile ? "put" : "get";
+        _expected.Enqueue(Reply.Status);
+        if (request.Operation == WebReplOperation.PutFile && request.Size == 0)
         {
-            case WebReplOperation.PutFile:
-                _currentOp = "put";
-                _expected.Enqueue(Reply.Status);
-                _putRemaining = request.Size;
-                if (_putRemaining == 0)
-                {
-                    _expected.Enqueue(Reply.Status);
-                }
-                else
-                {
-                    _phase = Phase.PutData;
-                }
-
-                break;
-            default:
-                _currentOp = "get";
-                _expected.Enqueue(Reply.Status);
-                _phase = Phase.GetData;
-                break;
+            _expected.Enqueue(Reply.Status);
         }
     }
 
