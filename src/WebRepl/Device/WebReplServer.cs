@@ -40,10 +40,11 @@ public sealed partial class WebReplServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(files);
+        // As the firmware's webrepl.password(): it keeps at most 9 bytes (a 10-byte buffer) and refuses a longer one.
         int passwordLength = Encoding.UTF8.GetByteCount(options.Password ?? string.Empty);
-        if (passwordLength is < 1 or > WebReplClient.MaxServerPasswordLength)
+        if (passwordLength is < 1 or > WebReplClient.MaxPasswordLength)
         {
-            throw new ArgumentException($"A WebREPL password has 1 to {WebReplClient.MaxServerPasswordLength} bytes (a real board's, 1 to {WebReplClient.MaxPasswordLength}).", nameof(options));
+            throw new ArgumentException($"A WebREPL password has 1 to {WebReplClient.MaxPasswordLength} bytes, as on a board.", nameof(options));
         }
 
         _options = options;
@@ -252,8 +253,8 @@ public sealed partial class WebReplServer : IAsyncDisposable
     /// <summary>One logged-in (or logging-in) client, read as the firmware reads it: a byte stream.</summary>
     private sealed class Session(WebReplServer server, WebSocketConnection connection, EndPoint? remote)
     {
-        // As the firmware: the first 10 bytes of the line; one more than a longer password, so that more typed is a mismatch.
-        private readonly byte[] _password = new byte[Math.Max(PasswordBufferLength, Encoding.UTF8.GetByteCount(server._options.Password) + 1)];
+        // As the firmware: the first 10 bytes of the line, one more than the longest password, so that more typed is a mismatch.
+        private readonly byte[] _password = new byte[PasswordBufferLength];
         private readonly byte[] _header = new byte[WebReplRequest.Length];
         private int _passwordLength;
         private bool _loggedIn;
