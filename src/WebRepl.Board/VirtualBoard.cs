@@ -24,8 +24,8 @@ namespace WebRepl.Board;
 public sealed partial class VirtualBoard : IAsyncDisposable
 {
     private const int MinimumNodeMajor = 20;
-    private const string PasswordAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";
-    private const int GeneratedPasswordLength = 12;
+    // Both cases and digits without look-alikes (no 0/O/o, 1/I/l/i): 54 characters.
+    private const string PasswordAlphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
     private readonly VirtualBoardOptions _options;
     private readonly ILogger _logger;
@@ -82,9 +82,11 @@ public sealed partial class VirtualBoard : IAsyncDisposable
     {
         options ??= new VirtualBoardOptions();
         string password = options.Password ?? GeneratePassword();
-        if (Encoding.UTF8.GetByteCount(password) is < 1 or > WebReplClient.MaxServerPasswordLength || password.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        // As the firmware (extmod/modwebrepl.c): a password of at most 9 bytes, typed up to a line end.
+        if (Encoding.UTF8.GetByteCount(password) is < 1 or > WebReplClient.MaxPasswordLength || password.AsSpan().IndexOfAny('\r', '\n') >= 0)
         {
-            throw new VirtualBoardException($"The virtual board's password has 1 to {WebReplClient.MaxServerPasswordLength} bytes and no line end; choose another.");
+            throw new VirtualBoardException(
+                $"The board's password has 1 to {WebReplClient.MaxPasswordLength} characters (bytes in UTF-8) and no line end, as on a real board; choose another.");
         }
 
         if (options.MaxMemoryMB is < 32 or > 4096)
@@ -156,12 +158,11 @@ public sealed partial class VirtualBoard : IAsyncDisposable
     }
 
     /// <summary>
-    /// A password of 12 characters without look-alikes (no 0/o, 1/l/i): 31^12, about 59 bits, where 8 gave about 40.
-    /// A real board cannot have it (9 characters at most, about 45 bits from this alphabet); the virtual board's
-    /// server and our client take up to <see cref="WebReplClient.MaxServerPasswordLength"/> bytes.
+    /// A password of 9 characters, the most a board's firmware keeps, from both cases and digits without look-alikes:
+    /// 54^9, about 52 bits (lower case alone would give 45).
     /// </summary>
     public static string GeneratePassword() =>
-        new(Enumerable.Range(0, GeneratedPasswordLength).Select(_ => PasswordAlphabet[RandomNumberGenerator.GetInt32(PasswordAlphabet.Length)]).ToArray());
+        new(Enumerable.Range(0, WebReplClient.MaxPasswordLength).Select(_ => PasswordAlphabet[RandomNumberGenerator.GetInt32(PasswordAlphabet.Length)]).ToArray());
 
     private async Task WatchdogAsync()
     {

@@ -12,8 +12,8 @@ public sealed record VirtualBoardOptions
     public IPEndPoint EndPoint { get; init; } = new(IPAddress.Loopback, 8266);
 
     /// <summary>
-    /// The WebREPL password (up to <see cref="WebReplClient.MaxServerPasswordLength"/> bytes; a real board's has at most 9
-    /// characters, which clients written for boards may insist on); null generates one of 12 characters.
+    /// The WebREPL password: 1 to <see cref="WebReplClient.MaxPasswordLength"/> (9) bytes, as a board's firmware keeps;
+    /// null generates one of 9 characters.
     /// </summary>
     public string? Password { get; init; }
 

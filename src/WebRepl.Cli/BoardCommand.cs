@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using WebRepl.Board;
 
@@ -11,9 +12,15 @@ internal static class BoardCommand
     /// <summary>The board's own password option: set, or generated and printed (never asked for).</summary>
     public static Option<string?> PasswordOption() => new("--password", "-p")
     {
-        Description = "The board's WebREPL password (at most 9 characters). Default: one is generated and printed at start.",
+        Description = $"The board's WebREPL password (1 to {WebReplClient.MaxPasswordLength} characters, as a real board's). Default: one is generated and printed at start.",
         HelpName = "PASSWORD",
     };
+
+    /// <summary>The firmware's limit (extmod/modwebrepl.c keeps 9 bytes), checked before anything starts: a usage error.</summary>
+    public static string? CheckPassword(string? password) =>
+        password is not null && (Encoding.UTF8.GetByteCount(password) is < 1 or > WebReplClient.MaxPasswordLength || password.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            ? throw CliException.Usage($"-p: a WebREPL password has 1 to {WebReplClient.MaxPasswordLength} characters (bytes in UTF-8) and no line end, as on a real board; choose another.")
+            : password;
 
     public static Command Create(CliContext context, Option<string?> password, Func<Func<Task<int>>, Task<int>> guard)
     {
@@ -67,7 +74,7 @@ internal static class BoardCommand
             var options = new VirtualBoardOptions
             {
                 EndPoint = new IPEndPoint(address, portNumber),
-                Password = parse.GetValue(password),
+                Password = CheckPassword(parse.GetValue(password)),
                 Root = parse.GetValue(root),
                 NodePath = parse.GetValue(node)!,
                 MaxMemoryMB = parse.GetValue(memory),

@@ -34,6 +34,25 @@ internal static class CommandUsage
         ["edit"] = (":FILE...", ["the board files to edit (:FILE...)"]),
     };
 
+    /// <summary>
+    /// Whether a word may be a help or version option (-h, --help, -?, /h, /?, --version; a short one may be bundled,
+    /// as -qh) or a response file (@FILE) that may hold one. Without such a word those options cannot match, so the
+    /// command line parses the same without them.
+    /// </summary>
+    public static bool MayAskForHelpOrVersion(IReadOnlyList<string> args)
+    {
+        foreach (string arg in args)
+        {
+            if (arg is "--help" or "--version" or "/h" or "/?" || arg.StartsWith('@') ||
+                (arg.Length >= 2 && arg[0] == '-' && arg[1] != '-' && arg.AsSpan(1).IndexOfAny('h', '?') >= 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The usage line of <paramref name="command"/>: webrepl get :REMOTE... LOCAL [options].</summary>
     public static string UsageLine(Command command)
     {

@@ -13,7 +13,7 @@ internal static class GatewayCommand
     /// <summary>The virtual board's password (with --virtual-board): set, or generated and printed.</summary>
     public static Option<string?> PasswordOption() => new("--password", "-p")
     {
-        Description = "With --virtual-board: the virtual board's WebREPL password (at most 9 characters). Default: one is generated and printed at start.",
+        Description = $"With --virtual-board: the virtual board's WebREPL password (1 to {WebReplClient.MaxPasswordLength} characters, as a real board's). Default: one is generated and printed at start.",
         HelpName = "PASSWORD",
     };
 
@@ -147,7 +147,7 @@ internal static class GatewayCommand
                 TrustedProxies = [.. file.TrustedProxies, .. parse.GetValue(trustProxy) ?? []],
                 LoggerFactory = logging,
             };
-            return await RunAsync(context, options, parse.GetValue(virtualBoard), parse.GetValue(password), ct);
+            return await RunAsync(context, options, parse.GetValue(virtualBoard), BoardCommand.CheckPassword(parse.GetValue(password)), ct);
         }));
         return command;
     }

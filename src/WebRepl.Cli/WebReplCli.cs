@@ -62,7 +62,7 @@ internal sealed partial class WebReplCli
 
     private async Task<int> InvokeAsync(string[] args, bool handleSignals, CancellationToken cancellationToken)
     {
-        Command root = BuildRoot();
+        Command root = BuildRoot(CommandUsage.MayAskForHelpOrVersion(args));
         string[] expanded;
         try
         {
@@ -106,7 +106,7 @@ internal sealed partial class WebReplCli
         return await parse.InvokeAsync(configuration, signals?.Token ?? cancellationToken).ConfigureAwait(false);
     }
 
-    private Command BuildRoot()
+    private Command BuildRoot(bool helpOrVersion)
     {
         var legacy = new Argument<string[]>("args")
         {
@@ -127,8 +127,15 @@ internal sealed partial class WebReplCli
             ExitCodes.HelpText)
         {
             Arguments = { legacy },
-            Options = { new System.CommandLine.Help.HelpOption(), new VersionOption() },
         };
+        if (helpOrVersion)
+        {
+            // Only when a word may ask for them: their descriptions are System.CommandLine's resources, whose first
+            // look-up costs every command a few ms of start-up (bench/README.md, "The native tool").
+            root.Options.Add(new System.CommandLine.Help.HelpOption());
+            root.Options.Add(new VersionOption());
+        }
+
         AddClientOptions(root, transfers: true);
         root.SetAction((parse, ct) => GuardAsync(() => RunLegacyAsync(parse, parse.GetValue(legacy) ?? [], ct)));
 

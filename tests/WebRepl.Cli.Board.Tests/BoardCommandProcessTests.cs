@@ -96,6 +96,46 @@ public sealed class BoardCommandProcessTests
         }
     }
 
+    [Fact]
+    public async Task PortInUse_OneLine_ExitCode8_NoNodeLeft()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        string root = Directory.CreateTempSubdirectory("webrepl-board-process-").FullName;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "WebRepl.Cli.dll"), "board", "--port", port.ToString(CultureInfo.InvariantCulture), "--root", root, "-p", Password })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
+            string stderr = await process.StandardError.ReadToEndAsync(cts.Token);
+            await process.WaitForExitAsync(cts.Token);
+
+            // docs/cli.md: 8, the port to listen on is in use; one line that says what to do, nothing else.
+            Assert.Equal(8, process.ExitCode);
+            Assert.Equal(
+                $"webrepl: Port {port} on 127.0.0.1 is in use (another board?). Choose another with --port, or 0 for any free port.",
+                Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+            Assert.Empty(await stdout);
+            Assert.Empty(ProcessesNaming(root)); // the Node.js host, started with --root ROOT, was ended
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
@@ -104,6 +144,24 @@ public sealed class BoardCommandProcessTests
         [.. Directory.EnumerateDirectories("/proc")
             .Select(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : 0)
             .Where(pid => pid > 0 && Stat(pid) is { } stat && stat.Parent == parent)];
+
+    /// <summary>Running processes whose command line holds <paramref name="text"/> (from /proc).</summary>
+    private static int[] ProcessesNaming(string text) =>
+        [.. Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : 0)
+            .Where(pid => pid > 0 && IsRunning(pid) && CommandLine(pid).Contains(text, StringComparison.Ordinal))];
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
 
     /// <summary>Alive and not a zombie.</summary>
     private static bool IsRunning(int pid) => Stat(pid) is { } stat && stat.State != 'Z' && stat.State != 'X';

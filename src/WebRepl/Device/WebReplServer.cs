@@ -38,10 +38,11 @@ public sealed partial class WebReplServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(files);
+        // As the firmware's webrepl.password(): it keeps at most 9 bytes (a 10-byte buffer) and refuses a longer one.
         int passwordLength = Encoding.UTF8.GetByteCount(options.Password ?? string.Empty);
-        if (passwordLength is < 1 or > WebReplClient.MaxServerPasswordLength)
+        if (passwordLength is < 1 or > WebReplClient.MaxPasswordLength)
         {
-            throw new ArgumentException($"A WebREPL password has 1 to {WebReplClient.MaxServerPasswordLength} bytes (a real board's, 1 to {WebReplClient.MaxPasswordLength}).", nameof(options));
+            throw new ArgumentException($"A WebREPL password has 1 to {WebReplClient.MaxPasswordLength} bytes, as on a board.", nameof(options));
         }
 
         _options = options;

@@ -8,8 +8,8 @@ namespace WebRepl.Device;
 public sealed record WebReplServerOptions
 {
     /// <summary>
-    /// The password clients must send: 1 to 9 characters as on a board, or up to
-    /// <see cref="WebReplClient.MaxServerPasswordLength"/> bytes (a real board could not have it, but a virtual one may).
+    /// The password clients must send: 1 to <see cref="WebReplClient.MaxPasswordLength"/> (9) bytes, as on a board
+    /// (the firmware's <c>webrepl.password()</c> refuses a longer one).
     /// </summary>
     public required string Password { get; init; }
 

@@ -710,13 +710,13 @@ public sealed class WebReplServerTests
     }
 
     [Fact]
-    public void Constructor_PasswordLongerThan64Bytes_Throws()
+    public void Constructor_PasswordLongerThanTheFirmwareKeeps_Throws()
     {
-        var options = new WebReplServerOptions { Password = new string('p', 65), EndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
+        var options = new WebReplServerOptions { Password = new string('p', 10), EndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
 
         var ex = Assert.Throws<ArgumentException>(() => new WebReplServer(options, new EchoConsole(), new DirectoryFileStore(Path.GetTempPath())));
 
-        Assert.Contains("1 to 64", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("1 to 9 bytes", ex.Message, StringComparison.Ordinal);
     }
 
     // ---- Helpers ----
