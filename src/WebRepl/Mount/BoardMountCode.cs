@@ -96,6 +96,8 @@ class _WrF(io.IOBase):
                 break
             a.append(d)
         return s._out(b''.join(a))
+    def readlines(s):
+        return list(s)
     def __iter__(s):
         return s
     def __next__(s):
@@ -186,7 +188,8 @@ class _WrFS:
     public static string Mount(string token, string mountPoint, int writeChunk, TimeSpan boardTimeout)
     {
         int timeoutMs = (int)Math.Clamp(boardTimeout.TotalMilliseconds, 1000, int.MaxValue);
-        return Classes + string.Create(CultureInfo.InvariantCulture, $"""
+        // A raw string ends without its last line break.
+        return Classes + "\n" + string.Create(CultureInfo.InvariantCulture, $"""
 _webrepl_mount = _WrFS(_WrC(b'\x18{token}', {timeoutMs}), {writeChunk})
 try:
     os.umount('{mountPoint}')
