@@ -44,12 +44,12 @@ public sealed class MountCommandTests(BoardFixture fixture) : IClassFixture<Boar
         _local.File("sub/blob.bin", binary);
 
         var run = await MountExecAsync(
-            "import os, hashlib, binascii\n" +
+            "import os, hashlib\n" +
             "print(sorted(os.listdir()), os.listdir('sub'))\n" +
             "print(os.stat('data.txt')[6], os.stat('sub/blob.bin')[6], os.stat('sub')[0] & 0x4000)\n" +
             "with open('data.txt') as f:\n    first = f.readline()\n    rest = f.read()\n" +
             "print(repr(first), len(rest), len(open('data.txt').readlines()))\n" +
-            "print(binascii.hexlify(hashlib.sha256(open('sub/blob.bin', 'rb').read()).digest()).decode())\n");
+            "print(hashlib.sha256(open('sub/blob.bin', 'rb').read()).digest().hex())\n");
 
         Assert.True(run.ExitCode == 0, run.ToString());
         string[] output = run.Out.Split("\r\n");
@@ -157,7 +157,7 @@ public sealed class MountCommandTests(BoardFixture fixture) : IClassFixture<Boar
 
         await repl.TypeAsync("import m; print('A1', m.v)\r", "A1 from the computer\r\n", Token);
         // Ctrl-C stops a loop that is in the middle of file requests; the mount keeps working after it.
-        await repl.TypeAsync("while True: n = len(open('m.py').read())\r", null, Token);
+        await repl.TypeAsync("while True: n = len(open('m.py').read())\r\r", null, Token);
         await Task.Delay(300, Token); // let it run some requests (not a synchronisation: the interrupt works either way)
         await repl.TypeAsync("\u0003", "KeyboardInterrupt", Token);
         await repl.TypeAsync("print('A2', open('m.py').read().strip())\r", "A2 v = 'from the computer'\r\n", Token);

@@ -98,7 +98,7 @@ internal static class MountCommand
 
     private static async Task UnmountAsync(CliContext context, WebReplMount mount, bool connectionEnded)
     {
-        if (connectionEnded || !mount.IsMounted)
+        if (connectionEnded)
         {
             await context.Error.WriteLineAsync($"webrepl mount: the connection ended; {mount.MountPoint} is no longer served (a board that resets forgets the mount).");
             return;

@@ -66,6 +66,8 @@ class _WrF(io.IOBase):
         s.x = z if 'a' in m else 0
     def _rd(s, n):
         o = s.x - s.q
+        if s.x >= s.z:
+            return b''
         if not 0 <= o < len(s.b):
             s.b = _wu(s.c.q(b'R', s.h, str(s.x))[0]); s.q = s.x; o = 0
         d = s.b[o:] if n < 0 else s.b[o:o + n]

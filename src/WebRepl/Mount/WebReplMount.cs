@@ -19,7 +19,7 @@ public sealed class WebReplMount
     private readonly WebReplMountOptions _options;
     private readonly MountedFolder _folder;
     private readonly string _token;
-    private MountOutputFilter _filter;
+    private readonly MountOutputFilter _filter;
     private readonly List<byte> _tail = [];
     private bool _rebooted;
 
@@ -158,7 +158,6 @@ public sealed class WebReplMount
     {
         try
         {
-            _filter = new MountOutputFilter(_token);
             await MountOnBoardAsync(cancellationToken).ConfigureAwait(false);
             _options.Notice?.Invoke($"soft reset: mounted the folder again at {_options.MountPoint}");
         }

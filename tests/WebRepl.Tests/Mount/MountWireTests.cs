@@ -17,7 +17,7 @@ public sealed class MountWireTests
     {
         byte[] reply = MountWire.Reply(0, "5", "68656c6c6f");
 
-        Assert.Equal("\u0018000c0,5,68656c6c6f", Encoding.ASCII.GetString(reply));
+        Assert.Equal("\u0018000e0,5,68656c6c6f", Encoding.ASCII.GetString(reply));
     }
 
     [Fact]
