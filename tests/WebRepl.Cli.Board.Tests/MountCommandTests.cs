@@ -26,7 +26,8 @@ public sealed class MountCommandTests(BoardFixture fixture) : IClassFixture<Boar
         _timeout.CancelAfter(TimeSpan.FromSeconds(60));
         _local.File("mymod.py", "x = 42\nprint('mymod loaded')\n");
         _local.File("pkg/__init__.py", "from .inner import f\n");
-        _local.File("pkg/inner.py", "def f():\n    return 'pkg.f ' + 'é' * 3\n");
+        // Longer than many replies: the import's reader takes a short read for the end of the file.
+        _local.File("pkg/inner.py", "def f():\n    return 'pkg.f ' + 'é' * 3\n" + string.Concat(Enumerable.Range(0, 100).Select(i => $"# comment line {i} of the module, to make it a few kilobytes long\n")));
 
         var run = await MountExecAsync("import os, mymod, pkg\nprint(mymod.x, pkg.f(), os.getcwd())");
 
@@ -114,9 +115,10 @@ public sealed class MountCommandTests(BoardFixture fixture) : IClassFixture<Boar
     public async Task Exec_ProgramPrintsCtrlX_EveryByteShown()
     {
         _timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        _local.File("m.py", "v = 1\n");
+        // Module names differ from test to test: the board keeps sys.modules between connections.
+        _local.File("ctrlx_m.py", "v = 1\n");
 
-        var run = await MountExecAsync("import sys, m\nsys.stdout.write('a\\x18b\\x18\\x18' + 'c')\nsys.stdout.write('\\x18')\nprint(m.v)");
+        var run = await MountExecAsync("import sys, ctrlx_m\nsys.stdout.write('a\\x18b\\x18\\x18' + 'c')\nsys.stdout.write('\\x18')\nprint(ctrlx_m.v)");
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal("a\u0018b\u0018\u0018c\u00181\r\n", run.Out);
@@ -126,10 +128,10 @@ public sealed class MountCommandTests(BoardFixture fixture) : IClassFixture<Boar
     public async Task Exec_Done_BoardUnmountedAndBackAtRoot()
     {
         _timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        _local.File("m.py", "v = 1\n");
+        _local.File("done_m.py", "v = 1\n");
 
-        var mounted = await MountExecAsync("import m\nprint(m.v)");
-        var after = await fixture.RunAsync(["exec", "import os\nprint(os.getcwd())\ntry:\n    os.stat('/remote/m.py')\nexcept OSError as e:\n    print('gone', e.errno)"], Token);
+        var mounted = await MountExecAsync("import done_m\nprint(done_m.v)");
+        var after = await fixture.RunAsync(["exec", "import os\nprint(os.getcwd())\ntry:\n    os.stat('/remote/done_m.py')\nexcept OSError as e:\n    print('gone', e.errno)"], Token);
 
         Assert.True(mounted.ExitCode == 0, mounted.ToString());
         Assert.Equal("/\r\ngone 2\r\n", after.Out);
@@ -149,22 +151,40 @@ public sealed class MountCommandTests(BoardFixture fixture) : IClassFixture<Boar
     }
 
     [Fact]
+    public async Task Exec_ThroughTheGateway_ImportsReadsAndWrites()
+    {
+        _timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await using var gateway = await WebRepl.Gateway.WebReplGateway.StartAsync(
+            new WebRepl.Gateway.GatewayOptions { Listen = [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)] }, Token);
+        string url = $"{gateway.WebSocketUrls[0]}/ws://{fixture.Target}";
+        _local.File("gw_m.py", "v = 'through the gateway'\n");
+        _local.File("big.txt", string.Concat(Enumerable.Range(0, 200).Select(i => $"{i:D4} ")));
+
+        var run = await fixture.RunAsync(["-t", url, "mount", _local.Path, "--exec",
+            "import gw_m\nprint(gw_m.v, len(open('big.txt').read()))\nopen('back.txt', 'w').write(gw_m.v)"], Token);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("through the gateway 1000\r\n", run.Out);
+        Assert.Equal("through the gateway", File.ReadAllText(Path.Combine(_local.Path, "back.txt")));
+    }
+
+    [Fact]
     public async Task Repl_ImportCtrlCSoftResetThenExit_RemountsAndUnmounts()
     {
         _timeout.CancelAfter(TimeSpan.FromSeconds(90));
-        _local.File("m.py", "v = 'from the computer'\n");
+        _local.File("repl_m.py", "v = 'from the computer'\n");
         await using var repl = Repl.Start(fixture, ["mount", _local.Path], Token);
 
-        await repl.TypeAsync("import m; print('A1', m.v)\r", "A1 from the computer\r\n", Token);
+        await repl.TypeAsync("import repl_m; print('A1', repl_m.v)\r", "A1 from the computer\r\n", Token);
         // Ctrl-C stops a loop that is in the middle of file requests; the mount keeps working after it.
-        await repl.TypeAsync("while True: n = len(open('m.py').read())\r\r", null, Token);
+        await repl.TypeAsync("while True: n = len(open('repl_m.py').read())\r\r", null, Token);
         await Task.Delay(300, Token); // let it run some requests (not a synchronisation: the interrupt works either way)
         await repl.TypeAsync("\u0003", "KeyboardInterrupt", Token);
-        await repl.TypeAsync("print('A2', open('m.py').read().strip())\r", "A2 v = 'from the computer'\r\n", Token);
+        await repl.TypeAsync("print('A2', open('repl_m.py').read().strip())\r", "A2 v = 'from the computer'\r\n", Token);
         // A soft reset clears Python's state; the folder is mounted again, the current folder too.
         await repl.TypeAsync("\u0004", "soft reboot", Token);
         await repl.WaitForErrorAsync("mounted the folder again", Token);
-        await repl.TypeAsync("import os, m; print('A3', os.getcwd(), m.v)\r", "A3 /remote from the computer\r\n", Token);
+        await repl.TypeAsync("import os, repl_m; print('A3', os.getcwd(), repl_m.v)\r", "A3 /remote from the computer\r\n", Token);
         var run = await repl.ExitAsync(Token);
         var after = await fixture.RunAsync(["exec", "import os\nprint(os.getcwd())"], Token);
 

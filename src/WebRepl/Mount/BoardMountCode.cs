@@ -76,8 +76,13 @@ class _WrF(io.IOBase):
     def _out(s, d):
         return d.decode() if s.t else d
     def readinto(s, b):
-        d = s._rd(len(b)); b[:len(d)] = d
-        return len(d)
+        n = 0; m = len(b)
+        while n < m:
+            d = s._rd(m - n)
+            if not d:
+                break
+            b[n:n + len(d)] = d; n += len(d)
+        return n
     def read(s, n=-1):
         a = []; t = 0
         while n < 0 or t < n:
