@@ -151,6 +151,24 @@ public sealed class MountCommandTests(BoardFixture fixture) : IClassFixture<Boar
     }
 
     [Fact]
+    public async Task Exec_StoppedInTheMiddleOfFileRequests_Exit130AndUnmounted()
+    {
+        _timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        _local.File("loop.txt", "x");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        var stdout = new WatchedStream();
+
+        var running = fixture.RunAsync(["mount", _local.Path, "--exec", "print('started')\nwhile True:\n    n = len(open('loop.txt').read())"], stop.Token, stdout);
+        await stdout.WaitForAsync("started", Token);
+        await stop.CancelAsync();
+        var run = await running;
+        var after = await fixture.RunAsync(["exec", "import os\nprint(os.getcwd())"], Token);
+
+        Assert.True(run.ExitCode == ExitCodes.Interrupted, run.ToString());
+        Assert.Equal("/\r\n", after.Out);
+    }
+
+    [Fact]
     public async Task Exec_ThroughTheGateway_ImportsReadsAndWrites()
     {
         _timeout.CancelAfter(TimeSpan.FromSeconds(60));
