@@ -42,7 +42,7 @@ class _WrC:
             s.n += 1
             s.o.write(s.t + op + ','.join(a).encode() + b';')
             while 1:
-                b = s.r(1, 1000 if s.c else s.w)
+                b = s.r(1, s.w)
                 if b is None:
                     if s.c:
                         break

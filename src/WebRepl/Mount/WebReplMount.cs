@@ -69,9 +69,18 @@ public sealed class WebReplMount
     {
         ArgumentNullException.ThrowIfNull(code);
         ArgumentNullException.ThrowIfNull(output);
+        // Cancelling sends Ctrl-C and keeps answering: a board waiting for a reply (Ctrl-C off meanwhile) gets it, then
+        // raises KeyboardInterrupt. Only a board still running after the reply timeout gets the raw REPL's own interrupt.
+        using var run = new CancellationTokenSource();
+        using var registration = cancellationToken.Register(() => _ = InterruptAsync(run));
         try
         {
-            await _client.ExecAsync(code, (bytes, token) => FilterAsync(bytes, output, lockHeld: true, token), cancellationToken).ConfigureAwait(false);
+            await _client.ExecAsync(code, (bytes, token) => FilterAsync(bytes, output, lockHeld: true, token), run.Token).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        catch (Exception ex) when (ex is WebReplExecutionException or OperationCanceledException && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The code was interrupted.", ex, cancellationToken);
         }
         finally
         {
@@ -195,6 +204,28 @@ public sealed class WebReplMount
             finally
             {
                 _client.OperationLock.Release();
+            }
+        }
+    }
+
+    /// <summary>Ctrl-C for the code that runs; the exec's own cancellation after the reply timeout, if the code goes on.</summary>
+    private async Task InterruptAsync(CancellationTokenSource run)
+    {
+        try
+        {
+            using var bound = new CancellationTokenSource(_client.Options.ReplyTimeout);
+            await _client.SendTerminalAsync("\u0003"u8.ToArray(), bound.Token).ConfigureAwait(false);
+            run.CancelAfter(_client.Options.ReplyTimeout);
+        }
+        catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
+        {
+            try
+            {
+                await run.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The exec has ended meanwhile.
             }
         }
     }
