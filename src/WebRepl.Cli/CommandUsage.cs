@@ -29,6 +29,9 @@ internal static class CommandUsage
         ["hash"] = (":PATH...", ["the board files (:PATH...)"]),
         ["ls"] = ("[:PATH]", []),
         ["df"] = ("[:PATH]", []),
+        ["tree"] = ("[:PATH]", []),
+        ["touch"] = (":PATH...", ["the board files to make (:PATH...)"]),
+        ["edit"] = (":FILE...", ["the board files to edit (:FILE...)"]),
     };
 
     /// <summary>The usage line of <paramref name="command"/>: webrepl get :REMOTE... LOCAL [options].</summary>
@@ -95,7 +98,7 @@ internal static class CommandUsage
         string hint = distance <= Math.Max(2, word.Length / 3) || closest.StartsWith(word, StringComparison.OrdinalIgnoreCase)
             ? $"Did you mean '{closest}'?"
             : $"The closest command is '{closest}'.";
-        return $"unknown command '{word}'. {hint} Run '{Program} --help' for the commands; for a board of that name, add its port: {word}:8266.";
+        return $"unknown command '{word}'. {hint} Run '{Program} --help' for the commands; for a board of that name, add its port: {word}:8266, or name one: {Program} boards add {word} HOST[:PORT].";
     }
 
     private static string? MissingArgument(ParseResult parse)

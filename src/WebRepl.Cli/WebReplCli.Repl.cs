@@ -73,21 +73,6 @@ internal sealed partial class WebReplCli
         }));
         root.Subcommands.Add(mv);
 
-        var dfPath = new Argument<string>("path") { Description = ":PATH (default :/)", Arity = ArgumentArity.ZeroOrOne, DefaultValueFactory = _ => ":/" };
-        var df = new Command("df", "Show the board file system's size and free space.") { Arguments = { dfPath } };
-        df.SetAction((p, ct) => GuardAsync(() =>
-        {
-            string path = RequireRemote([p.GetValue(dfPath)!])[0];
-            return WithClientAsync(p, async client =>
-            {
-                var space = await client.Files.GetSpaceAsync(path.Length == 0 ? "/" : path, ct);
-                await _context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{"Size",12} {"Used",12} {"Free",12}  Use%\n{space.Total,12} {space.Used,12} {space.Free,12}  {(space.Total == 0 ? 0 : 100.0 * space.Used / space.Total),3:0}%"));
-                return ExitCodes.Success;
-            }, ct);
-        }));
-        root.Subcommands.Add(df);
-
         root.Subcommands.Add(CopyCommand());
         root.Subcommands.Add(SyncCommand());
         root.Subcommands.Add(ResetCommand());

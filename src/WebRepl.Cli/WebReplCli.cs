@@ -21,13 +21,13 @@ internal sealed partial class WebReplCli
 
     private readonly Option<string?> _target = new("--target", "-t")
     {
-        Description = $"The board: HOST[:PORT] (port 8266 by default) or a ws:// or wss:// URL, a gateway URL included. Default: ${TargetVariable}.",
-        HelpName = "HOST[:PORT]|URL",
+        Description = $"The board: HOST[:PORT] (port 8266 by default) or a ws:// or wss:// URL, a gateway URL included, or a NAME from 'webrepl boards'. Default: ${TargetVariable}.",
+        HelpName = "HOST[:PORT]|URL|NAME",
     };
 
     private readonly Option<string?> _password = new("--password", "-p")
     {
-        Description = $"The WebREPL password (a real board's has at most 9 characters). Default: ${PasswordVariable}, else asked for without echo. " +
+        Description = $"The WebREPL password (a real board's has at most 9 characters). Default: ${PasswordVariable}, else a named board's stored one, else asked for without echo. " +
             "Prefer those: a password given with -p is visible to every user of this computer (ps) and stays in the shell's history.",
         HelpName = "PASSWORD",
     };
@@ -63,7 +63,18 @@ internal sealed partial class WebReplCli
     private async Task<int> InvokeAsync(string[] args, bool handleSignals, CancellationToken cancellationToken)
     {
         Command root = BuildRoot();
-        ParseResult parse = root.Parse(args);
+        string[] expanded;
+        try
+        {
+            expanded = ExpandShortcut(args, root);
+        }
+        catch (CliException ex)
+        {
+            await _context.Error.WriteLineAsync($"webrepl: {PrintableText.Escape(ex.Message)}").ConfigureAwait(false);
+            return ex.ExitCode;
+        }
+
+        ParseResult parse = root.Parse(expanded);
         if (CommandUsage.UnknownCommand(parse) is { } unknown)
         {
             await _context.Error.WriteLineAsync($"webrepl: {unknown}").ConfigureAwait(false);
@@ -148,8 +159,9 @@ internal sealed partial class WebReplCli
         root.Subcommands.Add(version);
 
         AddReplCommands(root);
+        AddDailyCommands(root);
         root.Subcommands.Add(Mount.MountCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), GuardAsync));
-        root.Subcommands.Add(Mcp.McpCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), p => p.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable), GuardAsync));
+        root.Subcommands.Add(Mcp.McpCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), p => p.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable) ?? NamedBoardOf(p, null)?.Password, GuardAsync));
 
         // Every command so far talks to a board: each takes the client options (board and gateway do not).
         foreach (var command in root.Subcommands)
@@ -159,6 +171,7 @@ internal sealed partial class WebReplCli
 
         root.Subcommands.Add(BoardCommand.Create(_context, BoardCommand.PasswordOption(), GuardAsync));
         root.Subcommands.Add(GatewayCommand.Create(_context, GatewayCommand.PasswordOption(), GuardAsync));
+        root.Subcommands.Add(BoardsCommand.Create(_context, GuardAsync));
         return root;
     }
 
@@ -351,15 +364,18 @@ internal sealed partial class WebReplCli
         targetText ??= parse.GetValue(_target) ?? _context.GetEnvironmentVariable(TargetVariable);
         if (string.IsNullOrWhiteSpace(targetText))
         {
-            throw CliException.Usage($"No board given: use -t HOST[:PORT] (or a ws:// URL), or set {TargetVariable}.");
+            throw CliException.Usage($"No board given: use -t HOST[:PORT] (or a ws:// URL, or a name from 'webrepl boards'), or set {TargetVariable}.");
         }
+
+        var named = NamedBoardOf(parse, targetText);
+        targetText = named?.Target ?? targetText;
 
         if (!WebReplTarget.TryParse(targetText, out var target, out string? error))
         {
             throw CliException.Usage(error!);
         }
 
-        string? password = parse.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable);
+        string? password = parse.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable) ?? named?.Password;
         if (password is null)
         {
             password = _context.InputIsTerminal ? await ReadSecretAsync("Password: ", cancellationToken).ConfigureAwait(false) : null;

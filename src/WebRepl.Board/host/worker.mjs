@@ -317,6 +317,47 @@ function machineReset() {
   for (;;) Atomics.wait(ctl, C.SEQ, Atomics.load(ctl, C.SEQ));
 }
 
+// machine.RTC: a board's real-time clock. It starts at this computer's time (UTC fields: a board's RTC has no time
+// zone) and, once set, keeps its offset from it for the life of this worker: across soft resets, as a board's RTC
+// does; a hard reset starts a new worker, as a board without a battery-backed RTC starts over.
+let rtcOffsetMs = 0;
+function rtcGet() {
+  const d = new Date(Date.now() + rtcOffsetMs);
+  return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), (d.getUTCDay() + 6) % 7,
+    d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds() * 1000].join(',');
+}
+function rtcSet(year, month, day, hours, minutes, seconds, micros) {
+  rtcOffsetMs = Date.UTC(year, month - 1, day, hours, minutes, seconds, Math.floor(micros / 1000)) - Date.now();
+}
+
+// The machine module: a class standing in for it in sys.modules (this port cannot make module objects), with
+// reset() from the host and an RTC whose datetime() takes and gives a board's 8-tuple
+// (year, month, day, weekday (Monday 0), hours, minutes, seconds, subseconds (microseconds here)).
+const MACHINE_PY = `
+def _board_machine():
+    import sys, _machine
+    class RTC:
+        def __init__(self, id=0):
+            pass
+        def datetime(self, t=None):
+            if t is None:
+                return tuple(int(x) for x in _machine.rtc_get().split(','))
+            if len(t) not in (7, 8):
+                raise ValueError('datetime takes (year, month, day, weekday, hours, minutes, seconds[, subseconds])')
+            v = [int(x) for x in t] + [0]
+            if not (1 <= v[1] <= 12 and 1 <= v[2] <= 31 and 0 <= v[4] <= 23 and 0 <= v[5] <= 59 and 0 <= v[6] <= 59 and v[7] >= 0):
+                raise ValueError('invalid date or time')
+            _machine.rtc_set(v[0], v[1], v[2], v[4], v[5], v[6], v[7])
+        def init(self, t):
+            self.datetime(t)
+    class machine:
+        reset = staticmethod(_machine.reset)
+    machine.RTC = RTC
+    sys.modules['machine'] = machine
+_board_machine()
+del _board_machine
+`;
+
 function readline(prompt) {
   emitStr(Buffer.from(prompt, 'utf8').toString('latin1'));
   flushOutput();
@@ -441,8 +482,9 @@ async function startInterpreter(rawMode) {
   // (timers only, needed by asyncio) instead of the worker's (process, fs...).
   globalThis.proxy_js_ref[0] = pyTimers.api;
   next.registerJsModule('_board', { readline });
-  next.registerJsModule('machine', { reset: machineReset });
+  next.registerJsModule('_machine', { reset: machineReset, rtc_get: rtcGet, rtc_set: rtcSet });
   next.runPython(INPUT_PY);
+  next.runPython(MACHINE_PY);
   next.runPython(UNAME_PY);
   if (!intrSearched) { intrSearched = true; intr = findInterruptWords(next); globalThis.gc?.(); }
   parentPort.postMessage({ t: 'memory', memory: wasm.memory, intr });

@@ -16,7 +16,7 @@ internal static class MountCommand
         var folder = new Argument<string>("local-dir") { Description = "The local folder to serve to the board." };
         var exec = new Option<string?>("--exec", "-e") { Description = "Run this Python code with the folder mounted, then unmount and exit (instead of the REPL).", HelpName = "CODE" };
         var run = new Option<string?>("--run") { Description = "Run this local Python file with the folder mounted, then unmount and exit.", HelpName = "FILE" };
-        var unsafeLinks = new Option<bool>("--unsafe-links") { Description = "Let the board follow symbolic links that lead outside the folder (refused by default)." };
+        var unsafeLinks = new Option<bool>("--unsafe-links", "-l") { Description = "Let the board follow symbolic links that lead outside the folder (refused by default)." };
         var command = new Command("mount",
             "Mount a local folder on the board at /remote (the board's current folder), served over WebREPL: 'import mymod' and open() " +
             "use this computer's files, read and write. Then the REPL (Ctrl-] exits; Ctrl-D soft-resets and mounts again), or --exec/--run. " +

@@ -257,6 +257,16 @@ public sealed class BoardFiles
     public Task RemoveDirectoryAsync(string path, CancellationToken cancellationToken = default) =>
         RunAsync($"import os\nif not os.stat({Py(path)})[0] & 0x4000:\n raise OSError(20)\nos.rmdir({Py(path)})\n", path, cancellationToken);
 
+    /// <summary>
+    /// Makes an empty file if the path does not exist; an existing file or folder is left as it is (MicroPython has no
+    /// utime to change its time, and opening it to append writes nothing).
+    /// </summary>
+    public Task TouchAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return RunAsync($"import os\ntry:\n os.stat({Py(path)})\nexcept OSError:\n open({Py(path)}, 'ab').close()\n", path, cancellationToken);
+    }
+
     /// <summary>Renames or moves a file or folder.</summary>
     /// <remarks>
     /// The source goes to <c>os.rename</c> relative to the current folder when it is below it: MicroPython's
