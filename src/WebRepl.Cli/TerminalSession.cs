@@ -16,7 +16,16 @@ internal static class TerminalSession
     private static readonly TimeSpan PastePause = Pacing.TerminalPause;
     private static readonly TimeSpan QuietAfterInput = TimeSpan.FromMilliseconds(500);
 
-    public static async Task<int> RunAsync(WebReplClient client, CliContext context, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(WebReplClient client, CliContext context, CancellationToken cancellationToken) =>
+        RunAsync(client, context, client.Output.ReadAllAsync, client.SendInputAsync, cancellationToken);
+
+    /// <summary>The same, with the board's output and input through something in between (a mount answers its requests there).</summary>
+    public static async Task<int> RunAsync(
+        WebReplClient client,
+        CliContext context,
+        Func<CancellationToken, IAsyncEnumerable<ReadOnlyMemory<byte>>> readOutput,
+        Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sendInput,
+        CancellationToken cancellationToken)
     {
         if (context.InputIsTerminal)
         {
@@ -27,8 +36,8 @@ internal static class TerminalSession
         using var raw = context.InputIsTerminal ? RawTerminal.Enter() : null;
         var lastOutput = new LastOutput();
         Stream output = context.OpenOutput();
-        Task<bool> outputPump = PumpOutputAsync(client, output, lastOutput, stop.Token);
-        Task<bool> inputPump = PumpInputAsync(client, context, lastOutput, stop.Token);
+        Task<bool> outputPump = PumpOutputAsync(readOutput, output, lastOutput, stop.Token);
+        Task<bool> inputPump = PumpInputAsync(sendInput, context, lastOutput, stop.Token);
         Task<bool> first = await Task.WhenAny(outputPump, inputPump).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         bool connectionEnded = first == outputPump && !cancellationToken.IsCancellationRequested;
@@ -53,11 +62,11 @@ internal static class TerminalSession
         return ExitCodes.Success;
     }
 
-    private static async Task<bool> PumpOutputAsync(WebReplClient client, Stream output, LastOutput lastOutput, CancellationToken cancellationToken)
+    private static async Task<bool> PumpOutputAsync(Func<CancellationToken, IAsyncEnumerable<ReadOnlyMemory<byte>>> readOutput, Stream output, LastOutput lastOutput, CancellationToken cancellationToken)
     {
         try
         {
-            await foreach (var chunk in client.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var chunk in readOutput(cancellationToken).ConfigureAwait(false))
             {
                 lastOutput.Touch();
                 await output.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
@@ -72,7 +81,7 @@ internal static class TerminalSession
         return true;
     }
 
-    private static async Task<bool> PumpInputAsync(WebReplClient client, CliContext context, LastOutput lastOutput, CancellationToken cancellationToken)
+    private static async Task<bool> PumpInputAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sendInput, CliContext context, LastOutput lastOutput, CancellationToken cancellationToken)
     {
         Stream input = context.OpenInput();
         byte[] buffer = new byte[4096];
@@ -104,7 +113,7 @@ internal static class TerminalSession
                 data = ToCarriageReturns(data.Span, ref previousWasCr);
             }
 
-            await SendPacedAsync(client, data, cancellationToken).ConfigureAwait(false);
+            await SendPacedAsync(sendInput, data, cancellationToken).ConfigureAwait(false);
             if (exit >= 0)
             {
                 return true;
@@ -114,12 +123,12 @@ internal static class TerminalSession
         return true;
     }
 
-    private static async Task SendPacedAsync(WebReplClient client, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private static async Task SendPacedAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sendInput, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
         {
             var piece = data[..Math.Min(PastePiece, data.Length)];
-            await client.SendInputAsync(piece, cancellationToken).ConfigureAwait(false);
+            await sendInput(piece, cancellationToken).ConfigureAwait(false);
             data = data[piece.Length..];
             if (!data.IsEmpty)
             {

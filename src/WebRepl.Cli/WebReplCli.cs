@@ -167,6 +167,7 @@ internal sealed partial class WebReplCli
 
         AddReplCommands(root);
         AddDailyCommands(root);
+        root.Subcommands.Add(Mount.MountCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), GuardAsync));
         root.Subcommands.Add(Mcp.McpCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), p => p.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable) ?? NamedBoardOf(p, null)?.Password, GuardAsync));
 
         // Every command so far talks to a board: each takes the client options (board and gateway do not).
