@@ -288,7 +288,7 @@ internal sealed class MipResolver(MipOptions options, HttpClient http, string mp
         }
         catch (HttpRequestException ex)
         {
-            throw new MipNetworkException($"Cannot fetch {shown}: {PrintableText.Escape(ex.Message)} Is this computer online (the board need not be)?", ex);
+            throw new MipNetworkException($"Cannot fetch {shown}: {PrintableText.Escape(ex.Message.TrimEnd('.'))}. Is this computer online (the board need not be)?", ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
