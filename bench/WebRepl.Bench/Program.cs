@@ -18,6 +18,7 @@ internal static class Program
         ("gateway", "direct vs through webrepl gateway: echo, PUT/GET, memory of 1,000 idle sessions", GatewaySuite.RunAsync),
         ("exec", "virtual board: connect + login + exec round trip, exec on an open connection, sync of 200 files (all new, no change)", ExecSuite.RunAsync),
         ("distance", "whole commands at 0, 10 and 50 ms round trip through a delaying relay: GET/PUT 1 MiB, exec, ls, sync", DistanceSuite.RunAsync),
+        ("mip", "virtual board: mip install of a package with a dependency (first, and again) at 0 and 10 ms round trip", MipSuite.RunAsync),
     ];
 
     private static async Task<int> Main(string[] args)
