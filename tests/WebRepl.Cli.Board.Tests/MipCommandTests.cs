@@ -201,8 +201,7 @@ public sealed class MipCommandTests(BoardFixture fixture) : IClassFixture<BoardF
         var run = await InstallAsync("greet", "--target", $":{f}");
 
         Assert.True(run.ExitCode == 5, run.ToString());
-        Assert.Contains($"':{f}/shout.mpy'", run.Error, StringComparison.Ordinal);
-        Assert.Contains("is a folder", run.Error, StringComparison.Ordinal);
+        Assert.Contains($"Cannot install ':{f}/shout.mpy': it is a folder on the board. Nothing was installed.", run.Error, StringComparison.Ordinal);
         Assert.Equal(["shout.mpy"], Trees.Snapshot(fixture.HostPath(f)).Keys);
     }
 
@@ -250,5 +249,42 @@ public sealed class MipVerificationTests(CorruptEveryUploadBoardFixture fixture)
         Assert.Contains("did not arrive intact", run.Error, StringComparison.Ordinal);
         Assert.True(fixture.Store!.UploadsOf($"{f}/lib/.mip-0.tmp") == 2, run.ToString());
         Assert.Empty(Directory.GetFileSystemEntries(fixture.HostPath(f)));
+    }
+}
+
+/// <summary>
+/// <c>--no-repl</c> against a server with WebREPL's file transfer alone (our <c>WebReplServer</c> with an echo
+/// console: no Python behind it, as a board whose REPL is in use): the files are written in place and read back.
+/// </summary>
+public sealed class MipFileProtocolTests
+{
+    [Fact]
+    public async Task Install_NoRepl_OnAFileProtocolOnlyServer_WritesAndReadsBackEveryFile()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await using var index = await MipIndexServer.StartAsync(timeout.Token);
+        using var root = new LocalFolder();
+        Directory.CreateDirectory(Path.Combine(root.Path, "lib", "greet"));
+        await using var server = new WebRepl.Device.WebReplServer(
+            new WebRepl.Device.WebReplServerOptions { Password = BoardFixture.Password, EndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0) },
+            new WebRepl.Device.EchoConsole(),
+            new WebRepl.Device.DirectoryFileStore(root.Path));
+        server.Start();
+        var environment = new Dictionary<string, string> { [WebReplCli.TargetVariable] = $"127.0.0.1:{server.LocalEndPoint.Port}", [WebReplCli.PasswordVariable] = BoardFixture.Password };
+
+        var refused = await Cli.RunAsync(["mip", "install", "greet", "--no-repl", "--index", index.Index], environment, null, timeout.Token);
+        var run = await Cli.RunAsync(["mip", "install", "greet", "--no-repl", "--mpy-version", "6", "--index", index.Index], environment, null, timeout.Token);
+
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains("--mpy-version", refused.Error, StringComparison.Ordinal);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("verified by reading them back", run.Out, StringComparison.Ordinal);
+        Assert.Equal(
+            File.ReadAllBytes(MipIndexServer.FixturePath("index/greet/6/greet/__init__.mpy")),
+            File.ReadAllBytes(Path.Combine(root.Path, "lib", "greet", "__init__.mpy")));
+        Assert.Equal(
+            File.ReadAllBytes(MipIndexServer.FixturePath("index/shout/6/shout.mpy")),
+            File.ReadAllBytes(Path.Combine(root.Path, "lib", "shout.mpy")));
     }
 }

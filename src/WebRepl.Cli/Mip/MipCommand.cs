@@ -29,12 +29,17 @@ internal static class MipCommand
         var mpyVersion = new Option<string?>("--mpy-version") { Description = "The bytecode version to ask the index for (e.g. 6), instead of the board's sys.implementation._mpy.", HelpName = "N" };
         var github = new Option<string?>("--github-base") { Description = $"Where github: names are fetched from (a mirror). Default: {MipOptions.Default.GitHubBase}.", HelpName = "URL" };
         var gitlab = new Option<string?>("--gitlab-base") { Description = $"Where gitlab: names are fetched from. Default: {MipOptions.Default.GitLabBase}.", HelpName = "URL" };
+        var noRepl = new Option<bool>("--no-repl")
+        {
+            Description = "Use WebREPL's file transfer only, not the REPL (a board whose REPL is in use, or a server with the file transfer alone): needs --mpy-version or --no-mpy, and the target " +
+                "folder and its subfolders must exist; files are written in place and read back to verify, none skipped.",
+        };
         var install = new Command("install", "Install packages from micropython-lib's index, GitHub, GitLab, a URL or a local folder, with their dependencies. " +
             "This computer downloads them (the board needs no network); files already identical on the board are skipped; the others are " +
             "written verified (SHA-256), all or none.")
         {
             Arguments = { packages },
-            Options = { target, index, noMpy, mpyVersion, github, gitlab },
+            Options = { target, index, noMpy, mpyVersion, noRepl, github, gitlab },
         };
         addClientOptions(install);
         install.SetAction((p, ct) => guard(async () =>
@@ -45,6 +50,7 @@ internal static class MipCommand
                 Index = Url(p.GetValue(index), "--index") ?? MipOptions.DefaultIndex,
                 Mpy = !p.GetValue(noMpy),
                 MpyVersion = p.GetValue(mpyVersion),
+                FileProtocolOnly = p.GetValue(noRepl),
                 GitHubBase = Url(p.GetValue(github), "--github-base") ?? MipOptions.Default.GitHubBase,
                 GitLabBase = Url(p.GetValue(gitlab), "--gitlab-base") ?? MipOptions.Default.GitLabBase,
             };
@@ -81,7 +87,7 @@ internal static class MipCommand
             await context.Out.WriteLineAsync(PrintableText.Escape(plan.ToWrite.Count == 0
                 ? string.Create(CultureInfo.InvariantCulture, $"Nothing to do: {names} already installed in :{plan.Target} ({plan.Unchanged} file(s) unchanged).")
                 : string.Create(CultureInfo.InvariantCulture,
-                    $"Installed {names} in :{plan.Target}: {plan.ToWrite.Count} file(s) written ({plan.BytesToSend:N0} bytes, verified), {plan.Unchanged} unchanged.")));
+                    $"Installed {names} in :{plan.Target}: {plan.ToWrite.Count} file(s) written ({plan.BytesToSend:N0} bytes, verified{(plan.FileProtocolOnly ? " by reading them back" : string.Empty)}), {plan.Unchanged} unchanged.")));
             return ExitCodes.Success;
         }
         catch (MipNetworkException ex)

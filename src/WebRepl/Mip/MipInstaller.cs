@@ -35,7 +35,12 @@ public static class MipInstaller
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(packages);
         options ??= MipOptions.Default;
-        var (mpy, libs, cwd) = await BoardFactsAsync(client, cancellationToken).ConfigureAwait(false);
+        if (options.FileProtocolOnly && options.MpyVersion is null && options.Mpy)
+        {
+            throw new ArgumentException("With the file protocol only, the board cannot be asked its bytecode version: give it (--mpy-version 6), or install sources (--no-mpy).", nameof(options));
+        }
+
+        var (mpy, libs, cwd) = options.FileProtocolOnly ? (0, [], "/") : await BoardFactsAsync(client, cancellationToken).ConfigureAwait(false);
         string mpyVersion = options.MpyVersion ?? (options.Mpy && mpy != 0 ? mpy.ToString(CultureInfo.InvariantCulture) : "py");
         if (mpyVersion != "py" && !mpyVersion.All(char.IsAsciiDigit))
         {
@@ -53,12 +58,17 @@ public static class MipInstaller
         var files = resolver.Files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
         for (int i = 0; i < files.Count; i++)
         {
-            CheckTempName(TempName(target, i));
+            CheckName(options.FileProtocolOnly ? MipPlan.Join(target, files[i].Path) : TempName(target, i));
+        }
+
+        if (options.FileProtocolOnly)
+        {
+            return new MipPlan(target, mpyVersion, resolver.Packages, files, files, fileProtocolOnly: true);
         }
 
         var onBoard = await client.Files.HashManyAsync([.. files.Select(f => MipPlan.Join(target, f.Path))], cancellationToken).ConfigureAwait(false);
         var toWrite = files.Where(f => onBoard.GetValueOrDefault(MipPlan.Join(target, f.Path)) != f.Sha256).ToList();
-        return new MipPlan(target, mpyVersion, resolver.Packages, files, toWrite);
+        return new MipPlan(target, mpyVersion, resolver.Packages, files, toWrite, fileProtocolOnly: false);
     }
 
     /// <summary>Writes a plan's files to the board: all of them in place and verified, or none and nothing left behind.</summary>
@@ -74,6 +84,12 @@ public static class MipInstaller
         ArgumentNullException.ThrowIfNull(plan);
         if (plan.ToWrite.Count == 0)
         {
+            return;
+        }
+
+        if (plan.FileProtocolOnly)
+        {
+            await ApplyInPlaceAsync(client, plan, send, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -99,6 +115,37 @@ public static class MipInstaller
         {
             await CleanUpAsync(client, plan.Target, temps.Select(t => t.Temp), made, log).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The file protocol alone: each file PUT in place, then fetched back with GET (the board holds it now, so the
+    /// GET cannot fail to open it) and compared; one that differs is sent once more.
+    /// </summary>
+    private static async Task ApplyInPlaceAsync(WebReplClient client, MipPlan plan, MipSendFiles? send, CancellationToken cancellationToken)
+    {
+        Task PutAsync(MipFile file, IProgress<long>? progress, CancellationToken ct) =>
+            client.PutFileAsync(new MemoryStream(file.Content.ToArray(), writable: false), plan.BoardPath(file), progress, ct);
+        await (send ?? SendInTurnAsync)(plan.ToWrite, PutAsync, cancellationToken).ConfigureAwait(false);
+        foreach (var file in plan.ToWrite)
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                var back = new MemoryStream();
+                var get = new WebReplGetOptions { ExpectedSize = file.Content.Length };
+                await client.GetFileAsync(plan.BoardPath(file), back, null, get, cancellationToken).ConfigureAwait(false);
+                if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(back.GetBuffer().AsSpan(0, (int)back.Length))) == file.Sha256)
+                {
+                    break;
+                }
+
+                if (attempt == 2)
+                {
+                    throw new BoardFileException($"':{plan.BoardPath(file)}' did not arrive intact (read back, it differs), twice. Check the board's storage.", plan.BoardPath(file));
+                }
+
+                await PutAsync(file, null, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -159,11 +206,11 @@ public static class MipInstaller
 
     private static string TempName(string target, int index) => MipPlan.Join(target, TempPrefix + index.ToString(CultureInfo.InvariantCulture) + ".tmp");
 
-    private static void CheckTempName(string temp)
+    private static void CheckName(string temp)
     {
         if (Encoding.UTF8.GetByteCount(temp) > Protocol.WebReplRequest.MaxFileNameBytes)
         {
-            throw new ArgumentException($"The target folder is too long: WebREPL names files with at most {Protocol.WebReplRequest.MaxFileNameBytes} bytes, and ':{PrintableText.Escape(temp)}' is longer.");
+            throw new ArgumentException($"The target folder is too long: WebREPL names files with at most {Protocol.WebReplRequest.MaxFileNameBytes} bytes of UTF-8, and ':{PrintableText.Escape(temp)}' is longer.");
         }
     }
 

@@ -25,6 +25,16 @@ public sealed record MipOptions
     /// <summary>The bytecode version to ask the index for (<c>6</c>, or <c>py</c>); null: the board's <c>sys.implementation._mpy</c>.</summary>
     public string? MpyVersion { get; init; }
 
+    /// <summary>
+    /// Use WebREPL's file transfer only, not the REPL (a board whose REPL is busy with a program, or a server with
+    /// the file protocol alone). Then nothing is asked of the board: the bytecode version is <see cref="MpyVersion"/>
+    /// (<c>py</c> when <see cref="Mpy"/> is false; one of them is required) and the target <see cref="Target"/> or
+    /// <c>/lib</c>, which must exist with every folder the files need (a board drops the session on a PUT it cannot
+    /// open). Every file is written in place, then read back to verify; none is skipped, and a failure cannot remove
+    /// what was written, though nothing is written unless every package resolved.
+    /// </summary>
+    public bool FileProtocolOnly { get; init; }
+
     /// <summary>Where <c>github:OWNER/REPO/PATH@REF</c> is fetched from: <c>BASE/OWNER/REPO/REF/PATH</c>.</summary>
     public Uri GitHubBase { get; init; } = new("https://raw.githubusercontent.com/");
 

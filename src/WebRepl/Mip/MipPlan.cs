@@ -9,14 +9,18 @@ public delegate Task MipSendFiles(IReadOnlyList<MipFile> files, Func<MipFile, IP
 /// <summary>What an install will do: the packages and files resolved on this computer, and which files the board lacks.</summary>
 public sealed class MipPlan
 {
-    internal MipPlan(string target, string mpyVersion, IReadOnlyList<MipPackage> packages, IReadOnlyList<MipFile> files, IReadOnlyList<MipFile> toWrite)
+    internal MipPlan(string target, string mpyVersion, IReadOnlyList<MipPackage> packages, IReadOnlyList<MipFile> files, IReadOnlyList<MipFile> toWrite, bool fileProtocolOnly)
     {
+        FileProtocolOnly = fileProtocolOnly;
         Target = target;
         MpyVersion = mpyVersion;
         Packages = packages;
         Files = files;
         ToWrite = toWrite;
     }
+
+    /// <summary>True when made with <see cref="MipOptions.FileProtocolOnly"/>: the files are written in place and read back.</summary>
+    public bool FileProtocolOnly { get; }
 
     /// <summary>The board folder the files go to (absolute).</summary>
     public string Target { get; }
