@@ -224,6 +224,23 @@ public sealed class MipCommandTests(BoardFixture fixture) : IClassFixture<BoardF
         Assert.Contains("Cannot fetch http://127.0.0.1:1/pi/v2/package/6/greet/latest.json", run.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Plan_FileOverTheSizeLimit_IsRefused_WhetherTheServerGivesItsLengthOrNot(bool sendLength)
+    {
+        Server.SendLength = sendLength;
+        string f = fixture.NewFolder();
+        await using var client = await WebReplClient.ConnectAndLoginAsync(fixture.Target, BoardFixture.Password, cancellationToken: Token);
+        var options = new WebRepl.Mip.MipOptions { Index = new Uri(Server.Index), Target = f, MaxFileBytes = 40 };
+
+        // shout.mpy is 49 bytes: refused by its Content-Length, or (chunked) once 40 bytes have been read.
+        var ex = await Assert.ThrowsAsync<WebRepl.Mip.MipPackageException>(() => WebRepl.Mip.MipInstaller.PlanAsync(client, ["shout"], options, cancellationToken: Token));
+
+        Assert.Contains("larger than 40 bytes", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(fixture.HostPath(f)));
+    }
+
     private Task<CliRun> InstallAsync(params string[] args) =>
         fixture.RunAsync(["mip", "install", .. args, "--index", Server.Index], Token);
 

@@ -32,6 +32,9 @@ public sealed class MipIndexServer : IAsyncDisposable
     /// <summary>The <c>--github-base</c> value.</summary>
     public string GitHub => BaseUrl + "/gh/";
 
+    /// <summary>False: answers without Content-Length (chunked), so a client learns the size only by reading.</summary>
+    public bool SendLength { get; set; } = true;
+
     /// <summary>The paths asked for, in order.</summary>
     public IReadOnlyList<string> Requests => [.. _requests];
 
@@ -84,7 +87,11 @@ public sealed class MipIndexServer : IAsyncDisposable
             return;
         }
 
-        context.Response.ContentLength = content.Length;
+        if (SendLength)
+        {
+            context.Response.ContentLength = content.Length;
+        }
+
         await context.Response.Body.WriteAsync(content, context.RequestAborted);
     }
 
