@@ -19,6 +19,7 @@ internal static class Program
         ("exec", "virtual board: connect + login + exec round trip, exec on an open connection, sync of 200 files (all new, no change)", ExecSuite.RunAsync),
         ("distance", "whole commands at 0, 10 and 50 ms round trip through a delaying relay: GET/PUT 1 MiB, exec, ls, sync", DistanceSuite.RunAsync),
         ("mount", "webrepl mount at 0 and 10 ms round trip: mounting, first import of a 20-module package, one open().read()", MountSuite.RunAsync),
+        ("mip", "virtual board: mip install of a package with a dependency (first, and again) at 0 and 10 ms round trip", MipSuite.RunAsync),
     ];
 
     private static async Task<int> Main(string[] args)

@@ -169,6 +169,7 @@ internal sealed partial class WebReplCli
         AddDailyCommands(root);
         root.Subcommands.Add(Mount.MountCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), GuardAsync));
         root.Subcommands.Add(Mcp.McpCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), p => p.GetValue(_password) ?? _context.GetEnvironmentVariable(PasswordVariable) ?? NamedBoardOf(p, null)?.Password, GuardAsync));
+        root.Subcommands.Add(Mip.MipCommand.Create(_context, (p, ct) => ConnectAsync(p, null, ct), c => AddClientOptions(c, transfers: true), _quiet, GuardAsync));
 
         // Every command so far talks to a board: each takes the client options (board and gateway do not).
         foreach (var command in root.Subcommands)

@@ -328,12 +328,15 @@ public sealed class BoardFiles
               _f = None
              if _f and hashlib:
               _s = hashlib.sha256()
-              while True:
-               _n = _f.readinto(_b)
-               if not _n:
-                break
-               _s.update(memoryview(_b)[:_n])
-              _h = binascii.hexlify(_s.digest()).decode()
+              try:
+               while True:
+                _n = _f.readinto(_b)
+                if not _n:
+                 break
+                _s.update(memoryview(_b)[:_n])
+               _h = binascii.hexlify(_s.digest()).decode()
+              except OSError:
+               _h = None
              elif _f:
               _h = '?'
              if _f:

@@ -1,0 +1,5 @@
+from shout import shout
+
+
+def run():
+    return shout("tool")

@@ -1,0 +1,5 @@
+from shout import shout
+
+
+def hello(name):
+    return shout("hello, " + name)

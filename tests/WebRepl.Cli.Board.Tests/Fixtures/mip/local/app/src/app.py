@@ -1,0 +1,5 @@
+from greet import hello
+
+
+def main():
+    return hello("app")
