@@ -19,15 +19,15 @@ namespace WebRepl;
 /// <see cref="LoginExchange"/>. The <see cref="Repl"/> types reach the connection only through
 /// <see cref="IReplTerminal"/> and <see cref="IBoardOperations"/>.
 /// </remarks>
-public sealed class WebReplClient : IAsyncDisposable, IBoardOperations
+public sealed class WebReplClient : IAsyncDisposable, IBoardOperations, Mount.IMountChannel
 {
     /// <summary>The longest password a real board accepts (webrepl_setup's limit; the firmware keeps 10 bytes of the line typed).</summary>
     public const int MaxPasswordLength = 9;
 
     /// <summary>
-    /// The longest password the client sends, and <see cref="Device.WebReplServer"/> (the virtual board) accepts. A real
-    /// board refuses any longer than <see cref="MaxPasswordLength"/>, which is about 46 bits of secrecy at best; a
-    /// virtual board generates 12 characters (about 59 bits), so the client must be able to send them.
+    /// The longest password the client sends. Boards and the virtual board keep at most <see cref="MaxPasswordLength"/>
+    /// (the firmware's <c>webrepl.password()</c> refuses more); a longer one can only be meant for another kind of server,
+    /// and the bound keeps the login line short.
     /// </summary>
     public const int MaxServerPasswordLength = 64;
 
@@ -130,7 +130,7 @@ public sealed class WebReplClient : IAsyncDisposable, IBoardOperations
         if (length > MaxServerPasswordLength)
         {
             throw new WebReplAuthenticationException(
-                $"The password is {length} bytes long; WebREPL passwords have at most {MaxPasswordLength} characters on a real board, and {MaxServerPasswordLength} bytes on a virtual one. Not sent.");
+                $"The password is {length} bytes long; WebREPL passwords have at most {MaxPasswordLength} characters on a board (the virtual board too), and the client sends at most {MaxServerPasswordLength} bytes. Not sent.");
         }
 
         if (password.AsSpan().IndexOfAny('\r', '\n') >= 0)
@@ -386,6 +386,31 @@ public sealed class WebReplClient : IAsyncDisposable, IBoardOperations
         // The client's own programs: bounded output, and a board silent for longer than a reply takes is an error.
         return _raw.ExecCollectingAsync(code, _options.ReplyTimeout, cancellationToken);
     }
+
+    TimeSpan Mount.IMountChannel.ReplyTimeout => _options.ReplyTimeout;
+
+    async Task Mount.IMountChannel.SendToBoardAsync(ReadOnlyMemory<byte> bytes, bool lockHeld, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        if (lockHeld)
+        {
+            await _connection.SendTextAsync(bytes, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await UnderOperationLockAsync(async token =>
+        {
+            await _connection.SendTextAsync(bytes, token).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    Task Mount.IMountChannel.LeaveRawReplIfIdleAsync(CancellationToken cancellationToken) =>
+        UnderOperationLockAsync(async token =>
+        {
+            await _raw.LeaveIfIdleAsync(token).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 

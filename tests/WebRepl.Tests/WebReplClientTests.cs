@@ -64,7 +64,7 @@ public sealed class WebReplClientTests
 
         var ex = await Assert.ThrowsAsync<WebReplAuthenticationException>(() => client.LoginAsync(new string('p', 65), cts.Token));
 
-        Assert.Contains("at most 9 characters on a real board, and 64 bytes on a virtual one", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("at most 9 characters on a board (the virtual board too), and the client sends at most 64 bytes", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Not sent", ex.Message, StringComparison.Ordinal);
         // Had the long password reached the board, it would have refused it and dropped the connection;
         // instead the same connection still takes the right password.

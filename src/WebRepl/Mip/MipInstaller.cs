@@ -172,7 +172,7 @@ public static class MipInstaller
             import sys, os, json
             print(json.dumps([getattr(sys.implementation, '_mpy', 0) & 0xFF, [p for p in sys.path if p.endswith('/lib') and not p.startswith('/rom')], os.getcwd()]))
             """;
-        string output = await client.ExecOperationAsync(Code, cancellationToken).ConfigureAwait(false);
+        string output = await ((IBoardOperations)client).ExecOperationAsync(Code, cancellationToken).ConfigureAwait(false);
         try
         {
             using var json = JsonDocument.Parse(output);
@@ -263,7 +263,7 @@ public static class MipInstaller
              return ['ok', '', c]
             print(json.dumps(_m()))
             """;
-        string output = await client.ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
+        string output = await ((IBoardOperations)client).ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
         string kind, detail;
         List<string> made;
         try
@@ -337,7 +337,7 @@ public static class MipInstaller
             finally:
              os.chdir(_c)
             """;
-        await client.ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
+        await ((IBoardOperations)client).ExecOperationAsync(code, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>After a failure: removes the temporary files and the folders the install made (if empty). Never throws.</summary>
@@ -360,7 +360,7 @@ public static class MipInstaller
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         try
         {
-            await client.ExecOperationAsync(code, bound.Token).ConfigureAwait(false);
+            await ((IBoardOperations)client).ExecOperationAsync(code, bound.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebReplException or OperationCanceledException or IOException or ObjectDisposedException)
         {

@@ -16,6 +16,8 @@ public sealed class WebReplMount
     private static readonly byte[] FriendlyPrompt = ">>> "u8.ToArray();
 
     private readonly WebReplClient _client;
+
+    private IMountChannel Channel => _client;
     private readonly WebReplMountOptions _options;
     private readonly MountedFolder _folder;
     private readonly string _token;
@@ -189,22 +191,8 @@ public sealed class WebReplMount
             }
 
             byte[] reply = _folder.Handle(part.Request);
-            if (lockHeld)
-            {
-                await _client.SendTerminalAsync(reply, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            // At the REPL: the operation lock keeps the user's keys out of the reply's bytes.
-            await _client.OperationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _client.SendTerminalAsync(reply, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _client.OperationLock.Release();
-            }
+            // At the REPL the operation lock keeps the user's keys out of the reply's bytes; inside the exec it is held.
+            await Channel.SendToBoardAsync(reply, lockHeld, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -213,9 +201,9 @@ public sealed class WebReplMount
     {
         try
         {
-            using var bound = new CancellationTokenSource(_client.Options.ReplyTimeout);
-            await _client.SendTerminalAsync("\u0003"u8.ToArray(), bound.Token).ConfigureAwait(false);
-            run.CancelAfter(_client.Options.ReplyTimeout);
+            using var bound = new CancellationTokenSource(Channel.ReplyTimeout);
+            await Channel.SendToBoardAsync("\u0003"u8.ToArray(), lockHeld: true, bound.Token).ConfigureAwait(false);
+            run.CancelAfter(Channel.ReplyTimeout);
         }
         catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
         {
@@ -237,18 +225,10 @@ public sealed class WebReplMount
     private async Task LeaveRawReplAsync(CancellationToken cancellationToken)
     {
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bound.CancelAfter(_client.Options.ReplyTimeout);
+        bound.CancelAfter(Channel.ReplyTimeout);
         try
         {
-            await _client.OperationLock.WaitAsync(bound.Token).ConfigureAwait(false);
-            try
-            {
-                await _client.LeaveRawReplIfIdleAsync(bound.Token).ConfigureAwait(false);
-            }
-            finally
-            {
-                _client.OperationLock.Release();
-            }
+            await Channel.LeaveRawReplIfIdleAsync(bound.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebReplException or OperationCanceledException or ObjectDisposedException)
         {

@@ -5,9 +5,8 @@ namespace WebRepl.Protocol;
 /// <summary>
 /// The password as a board reads it (modwebrepl.c): every byte up to the first CR or LF, whatever the frame
 /// type, of which it keeps the first bytes and compares them as a C string. A board keeps 10; this keeps as many
-/// as the longest password a virtual board takes, and one more, so that a joiner of a virtual board with a
-/// 12-character password must type all of it (a real board never accepts a line longer than 9, so for it nothing
-/// changes). Kept in memory only, never logged, and wiped when disposed. Used by the board's side
+/// as the longest password the client sends, and one more. For a board's password (at most 9 bytes) the outcome is the
+/// board's: a line of 10 bytes or more never matches. Kept in memory only, never logged, and wiped when disposed. Used by the board's side
 /// (<c>WebReplServer</c>) and by the gateway, which checks a joining client's line against the one the board accepted.
 /// </summary>
 public sealed class PasswordLine : IDisposable
