@@ -81,7 +81,7 @@ internal sealed class LibraryBenchClient : IBenchClient
 /// <summary>
 /// What "the naive way" gets: .NET's <see cref="ClientWebSocket"/> speaking the WebREPL protocol directly,
 /// with the platform's TCP defaults (delayed ACKs). Good enough for ASCII echo and file transfer; it would
-/// abort on a text frame with invalid UTF-8 (see PROTOCOL.md).
+/// abort on a text frame with invalid UTF-8 (docs/protocol.md, "Transport").
 /// </summary>
 internal sealed class NaiveBenchClient : IBenchClient
 {

@@ -318,7 +318,7 @@ public sealed class ForwardingTests
         await browser.SendTextAsync(TestBoard.Password + "\r", cts.Token);
         await browser.ReadUntilAsync(">>> ", cts.Token);
 
-        // With delayed ACKs on the board side, each echo would wait ~40 ms (PROTOCOL.md).
+        // With delayed ACKs on the board side, each echo would wait ~40 ms (docs/protocol.md, "Transport").
         var times = new List<double>();
         for (int i = 0; i < 40; i++)
         {

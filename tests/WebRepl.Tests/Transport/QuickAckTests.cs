@@ -5,7 +5,7 @@ namespace WebRepl.Tests.Transport;
 
 /// <summary>
 /// A server with firmware timing writes each frame's header and payload apart with Nagle on; a client that
-/// delays its ACKs waits about 40 ms per frame (PROTOCOL.md). Immediate ACKs remove that wait.
+/// delays its ACKs waits about 40 ms per frame (docs/protocol.md, "Transport"). Immediate ACKs remove that wait.
 /// </summary>
 public sealed class QuickAckTests
 {

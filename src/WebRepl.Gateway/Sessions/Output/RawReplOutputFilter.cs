@@ -4,7 +4,7 @@ namespace WebRepl.Gateway.Sessions;
 /// What the other clients of a shared session see of one client's raw REPL: what its programs print (their output
 /// and tracebacks), not the protocol around them (the raw REPL banner, its <c>&gt;</c> prompts, <c>OK</c>, the
 /// <c>\x04</c> markers, raw-paste's answer, window size and flow-control bytes, the friendly banner that follows
-/// Ctrl-B). Follows the board's side of the protocol as pyexec.c writes it (PROTOCOL.md, "Raw REPL"). Not
+/// Ctrl-B). Follows the board's side of the protocol as pyexec.c writes it (docs/protocol.md, "Raw REPL"). Not
 /// thread-safe: the session calls it while it holds its broadcast lock, one board frame at a time.
 /// </summary>
 internal sealed class RawReplOutputFilter
