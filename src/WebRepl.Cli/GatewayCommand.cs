@@ -19,93 +19,112 @@ internal static class GatewayCommand
 
     public static Command Create(CliContext context, Option<string?> password, Func<Func<Task<int>>, Task<int>> guard)
     {
-        var port = new Option<int?>("--port") { Description = $"The port (default {GatewayOptions.DefaultPort}; 0: any free port)." };
-        var bind = new Option<string?>("--bind")
+        var o = new CommandOptions();
+        var command = new Command(
+            "gateway",
+            "Run a WebREPL gateway: ws(s)://GATEWAY/ws://HOST:PORT forwards to the board at ws://HOST:PORT, so that HTTPS pages " +
+            "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
+            "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.");
+        command.Options.Add(password);
+        foreach (var option in o.All)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((parse, ct) => guard(async () =>
+        {
+            var file = parse.GetValue(o.Config) is { } path ? Load(() => GatewayConfigFile.Load(path)) : new GatewayConfigFile();
+            var logging = new GatewayLoggerFactory(new StderrLoggerFactory(context.Error, parse.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information));
+            var options = o.ToGatewayOptions(parse, file, logging);
+            return await RunAsync(context, options, parse.GetValue(o.VirtualBoard), BoardCommand.CheckPassword(parse.GetValue(password)), ct);
+        }));
+        return command;
+    }
+
+    /// <summary>The gateway command's options, and how they and the settings file make <see cref="GatewayOptions"/>.</summary>
+    private sealed class CommandOptions
+    {
+        public Option<int?> Port { get; } = new("--port") { Description = $"The port (default {GatewayOptions.DefaultPort}; 0: any free port)." };
+        public Option<string?> Bind { get; } = new("--bind")
         {
             Description = "The address to listen on (default 127.0.0.1; 'localhost' for 127.0.0.1 and ::1). Other machines reach the gateway only through a non-loopback address.",
             HelpName = "ADDRESS",
         };
-        var boards = new Option<string[]>("--board")
+        public Option<string[]> Boards { get; } = new("--board")
         {
             Description = "A named board: NAME=ws://HOST:PORT (repeatable), reached at /boards/NAME.",
             HelpName = "NAME=URL",
             AllowMultipleArgumentsPerToken = false,
         };
-        var config = new Option<string?>("--config")
+        public Option<string?> Config { get; } = new("--config")
         {
             Description = "A JSON settings file (docs/gateway.md, 'Settings file'); options given here override it.",
             HelpName = "FILE",
         };
-        var virtualBoard = new Option<bool>("--virtual-board") { Description = "Also start a virtual MicroPython board, named 'virtual' (-p sets its password)." };
-        var allowTarget = new Option<string[]>("--allow-target")
+        public Option<bool> VirtualBoard { get; } = new("--virtual-board") { Description = "Also start a virtual MicroPython board, named 'virtual' (-p sets its password)." };
+        public Option<string[]> AllowTarget { get; } = new("--allow-target")
         {
             Description = "Allow targets: a CIDR block, ADDRESS[:PORT] or HOST[:PORT] (repeatable). Replaces the default: loopback, private and link-local addresses.",
             HelpName = "RULE",
         };
-        var allowOrigin = new Option<string[]>("--allow-origin")
+        public Option<string[]> AllowOrigin { get; } = new("--allow-origin")
         {
             Description = "Allow browser pages from this origin, e.g. https://edrys-labs.github.io (repeatable; 'null' for sandboxed frames, '*' for any).",
             HelpName = "ORIGIN",
         };
-        var cert = new Option<string?>("--cert") { Description = "TLS certificate (PEM): serve wss:// and https://.", HelpName = "PEM" };
-        var key = new Option<string?>("--key") { Description = "The certificate's private key (PEM, unencrypted).", HelpName = "PEM" };
-        var selfSigned = new Option<bool>("--self-signed") { Description = "TLS with a generated self-signed certificate (cached; its fingerprint is printed)." };
-        var targetFingerprint = new Option<string[]>("--target-cert-fingerprint")
+        public Option<string?> Cert { get; } = new("--cert") { Description = "TLS certificate (PEM): serve wss:// and https://.", HelpName = "PEM" };
+        public Option<string?> Key { get; } = new("--key") { Description = "The certificate's private key (PEM, unencrypted).", HelpName = "PEM" };
+        public Option<bool> SelfSigned { get; } = new("--self-signed") { Description = "TLS with a generated self-signed certificate (cached; its fingerprint is printed)." };
+        public Option<string[]> TargetFingerprint { get; } = new("--target-cert-fingerprint")
         {
             Description = "Trust a wss:// target whose certificate has this SHA-256 fingerprint (repeatable; 64 hex digits, with or without colons, " +
                 "as 'webrepl gateway --self-signed' prints it), besides the certificates the system trusts.",
             HelpName = "SHA256",
         };
-        var exclusive = new Option<bool>("--exclusive") { Description = "One client per board, as a board itself: a second client is refused instead of joining." };
-        var maxSessions = new Option<int?>("--max-sessions") { Description = "Boards connected at once (default 100).", HelpName = "N" };
-        var maxClients = new Option<int?>("--max-clients") { Description = "Clients sharing one board (default 32).", HelpName = "N" };
-        var maxMessage = new Option<int?>("--max-message") { Description = "The largest message a client may send, in bytes (default 1048576).", HelpName = "BYTES" };
-        var idle = new Option<double?>("--idle-timeout") { Description = "Close a session after this many seconds without a message (default 3600; 0: never).", HelpName = "SECONDS" };
-        var keepAlive = new Option<double?>("--client-keepalive")
+        public Option<bool> Exclusive { get; } = new("--exclusive") { Description = "One client per board, as a board itself: a second client is refused instead of joining." };
+        public Option<int?> MaxSessions { get; } = new("--max-sessions") { Description = "Boards connected at once (default 100).", HelpName = "N" };
+        public Option<int?> MaxClients { get; } = new("--max-clients") { Description = "Clients sharing one board (default 32).", HelpName = "N" };
+        public Option<int?> MaxMessage { get; } = new("--max-message") { Description = "The largest message a client may send, in bytes (default 1048576).", HelpName = "BYTES" };
+        public Option<double?> Idle { get; } = new("--idle-timeout") { Description = "Close a session after this many seconds without a message (default 3600; 0: never).", HelpName = "SECONDS" };
+        public Option<double?> KeepAlive { get; } = new("--client-keepalive")
         {
             Description = "Ping a client that has been sent nothing for this many seconds, so that a proxy (nginx) keeps an idle session open (default 20; 0: no pings). Boards are never pinged.",
             HelpName = "SECONDS",
         };
-        var noReadAhead = new Option<bool>("--no-read-ahead")
+        public Option<bool> NoReadAhead { get; } = new("--no-read-ahead")
         {
             Description = "Forward a GET's chunk requests only as clients send them (by default the gateway asks the board for the next chunk as soon as one arrives).",
         };
-        var loginFailures = new Option<int?>("--login-failures")
+        public Option<int?> LoginFailures { get; } = new("--login-failures")
         {
             Description = "Wrong passwords from one address within 10 minutes after which it is refused for 5 minutes (default 10; 0: no limit).",
             HelpName = "N",
         };
-        var loginTimeout = new Option<double?>("--login-timeout")
+        public Option<double?> LoginTimeout { get; } = new("--login-timeout")
         {
             Description = "Close a client that has not logged in after this many seconds (default 60).",
             HelpName = "SECONDS",
         };
-        var maxPendingLogins = new Option<int?>("--max-pending-logins")
+        public Option<int?> MaxPendingLogins { get; } = new("--max-pending-logins")
         {
             Description = "Clients from one address (an IPv6 /64) that may be logging in at once (default 32; 0: no limit).",
             HelpName = "N",
         };
-        var trustProxy = new Option<string[]>("--trust-proxy")
+        public Option<string[]> TrustProxy { get; } = new("--trust-proxy")
         {
             Description = "A reverse proxy (address or CIDR block, e.g. 127.0.0.1 for nginx on this machine) whose X-Forwarded-For names the client for --login-failures (repeatable). Without it the header is ignored.",
             HelpName = "ADDRESS",
         };
-        var verbose = new Option<bool>("--verbose") { Description = "Log more (debug level). Terminal data and passwords are never logged." };
+        public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log more (debug level). Terminal data and passwords are never logged." };
 
-        var command = new Command(
-            "gateway",
-            "Run a WebREPL gateway: ws(s)://GATEWAY/ws://HOST:PORT forwards to the board at ws://HOST:PORT, so that HTTPS pages " +
-            "(Edrys) and several clients at once can use a board. Secure by default: loopback only, local-network targets, " +
-            "browser origins checked. Ctrl-C or SIGTERM stops it cleanly.")
-        {
-            Options = { password, port, bind, boards, config, virtualBoard, allowTarget, allowOrigin, cert, key, selfSigned, targetFingerprint, exclusive, maxSessions, maxClients, maxMessage, idle, keepAlive, noReadAhead, loginFailures, loginTimeout, maxPendingLogins, trustProxy, verbose },
-        };
+        /// <summary>Every option above, in the order the help lists them.</summary>
+        public Option[] All => [Port, Bind, Boards, Config, VirtualBoard, AllowTarget, AllowOrigin, Cert, Key, SelfSigned, TargetFingerprint, Exclusive, MaxSessions, MaxClients, MaxMessage, Idle, KeepAlive, NoReadAhead, LoginFailures, LoginTimeout, MaxPendingLogins, TrustProxy, Verbose];
 
-        command.SetAction((parse, ct) => guard(async () =>
+        /// <summary>The options given, over the settings file's, over the defaults.</summary>
+        public GatewayOptions ToGatewayOptions(ParseResult parse, GatewayConfigFile file, ILoggerFactory logging)
         {
-            var file = parse.GetValue(config) is { } path ? Load(() => GatewayConfigFile.Load(path)) : new GatewayConfigFile();
             var named = new Dictionary<string, string>(file.Boards, StringComparer.Ordinal);
-            foreach (string entry in parse.GetValue(boards) ?? [])
+            foreach (string entry in parse.GetValue(Boards) ?? [])
             {
                 int equals = entry.IndexOf('=', StringComparison.Ordinal);
                 if (equals <= 0)
@@ -117,39 +136,36 @@ internal static class GatewayCommand
             }
 
             GatewayTlsOptions? tls = file.Tls;
-            if (parse.GetValue(cert) is not null || parse.GetValue(key) is not null || parse.GetValue(selfSigned))
+            if (parse.GetValue(Cert) is not null || parse.GetValue(Key) is not null || parse.GetValue(SelfSigned))
             {
-                tls = new GatewayTlsOptions { CertificatePath = parse.GetValue(cert), KeyPath = parse.GetValue(key), SelfSigned = parse.GetValue(selfSigned) };
+                tls = new GatewayTlsOptions { CertificatePath = parse.GetValue(Cert), KeyPath = parse.GetValue(Key), SelfSigned = parse.GetValue(SelfSigned) };
             }
 
-            var logging = new GatewayLoggerFactory(new StderrLoggerFactory(context.Error, parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information));
-            var options = new GatewayOptions
+            return new GatewayOptions
             {
-                Listen = Load(() => GatewayConfigFile.ParseListen(parse.GetValue(bind) ?? file.Bind ?? "127.0.0.1", parse.GetValue(port) ?? file.Port ?? GatewayOptions.DefaultPort)),
+                Listen = Load(() => GatewayConfigFile.ParseListen(parse.GetValue(Bind) ?? file.Bind ?? "127.0.0.1", parse.GetValue(Port) ?? file.Port ?? GatewayOptions.DefaultPort)),
                 Boards = named,
-                AllowedTargets = [.. file.AllowTargets, .. parse.GetValue(allowTarget) ?? []],
-                AllowedOrigins = [.. file.AllowOrigins, .. parse.GetValue(allowOrigin) ?? []],
-                Exclusive = parse.GetValue(exclusive) || (file.Exclusive ?? false),
+                AllowedTargets = [.. file.AllowTargets, .. parse.GetValue(AllowTarget) ?? []],
+                AllowedOrigins = [.. file.AllowOrigins, .. parse.GetValue(AllowOrigin) ?? []],
+                Exclusive = parse.GetValue(Exclusive) || (file.Exclusive ?? false),
                 Tls = tls,
-                TargetCertificateValidation = TargetValidation([.. file.TargetCertFingerprints, .. parse.GetValue(targetFingerprint) ?? []]),
-                MaxSessions = parse.GetValue(maxSessions) ?? file.MaxSessions ?? GatewayOptions.Default.MaxSessions,
-                MaxClientsPerSession = parse.GetValue(maxClients) ?? file.MaxClients ?? GatewayOptions.Default.MaxClientsPerSession,
-                MaxMessageBytes = parse.GetValue(maxMessage) ?? file.MaxMessageBytes ?? GatewayOptions.Default.MaxMessageBytes,
-                IdleTimeout = (parse.GetValue(idle) ?? file.IdleTimeoutSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : GatewayOptions.Default.IdleTimeout,
-                ClientKeepAlive = (parse.GetValue(keepAlive) ?? file.ClientKeepAliveSeconds) is double every
+                TargetCertificateValidation = TargetValidation([.. file.TargetCertFingerprints, .. parse.GetValue(TargetFingerprint) ?? []]),
+                MaxSessions = parse.GetValue(MaxSessions) ?? file.MaxSessions ?? GatewayOptions.Default.MaxSessions,
+                MaxClientsPerSession = parse.GetValue(MaxClients) ?? file.MaxClients ?? GatewayOptions.Default.MaxClientsPerSession,
+                MaxMessageBytes = parse.GetValue(MaxMessage) ?? file.MaxMessageBytes ?? GatewayOptions.Default.MaxMessageBytes,
+                IdleTimeout = (parse.GetValue(Idle) ?? file.IdleTimeoutSeconds) is double seconds ? TimeSpan.FromSeconds(seconds) : GatewayOptions.Default.IdleTimeout,
+                ClientKeepAlive = (parse.GetValue(KeepAlive) ?? file.ClientKeepAliveSeconds) is double every
                     ? (every >= 0 && double.IsFinite(every) ? TimeSpan.FromSeconds(every) : throw CliException.Usage("--client-keepalive takes a number of seconds, 0 or more."))
                     : GatewayOptions.Default.ClientKeepAlive,
-                GetReadAhead = !parse.GetValue(noReadAhead) && (file.ReadAhead ?? true),
-                LoginFailureLimit = parse.GetValue(loginFailures) ?? file.LoginFailureLimit ?? GatewayOptions.Default.LoginFailureLimit,
-                LoginTimeout = (parse.GetValue(loginTimeout) ?? file.LoginTimeoutSeconds) is double login ? TimeSpan.FromSeconds(login) : GatewayOptions.Default.LoginTimeout,
-                MaxPendingLoginsPerAddress = parse.GetValue(maxPendingLogins) ?? file.MaxPendingLogins ?? GatewayOptions.Default.MaxPendingLoginsPerAddress,
+                GetReadAhead = !parse.GetValue(NoReadAhead) && (file.ReadAhead ?? true),
+                LoginFailureLimit = parse.GetValue(LoginFailures) ?? file.LoginFailureLimit ?? GatewayOptions.Default.LoginFailureLimit,
+                LoginTimeout = (parse.GetValue(LoginTimeout) ?? file.LoginTimeoutSeconds) is double login ? TimeSpan.FromSeconds(login) : GatewayOptions.Default.LoginTimeout,
+                MaxPendingLoginsPerAddress = parse.GetValue(MaxPendingLogins) ?? file.MaxPendingLogins ?? GatewayOptions.Default.MaxPendingLoginsPerAddress,
                 BoardPasswords = file.BoardPasswords,
-                TrustedProxies = [.. file.TrustedProxies, .. parse.GetValue(trustProxy) ?? []],
+                TrustedProxies = [.. file.TrustedProxies, .. parse.GetValue(TrustProxy) ?? []],
                 LoggerFactory = logging,
             };
-            return await RunAsync(context, options, parse.GetValue(virtualBoard), BoardCommand.CheckPassword(parse.GetValue(password)), ct);
-        }));
-        return command;
+        }
     }
 
     /// <summary>

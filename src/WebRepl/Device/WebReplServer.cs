@@ -324,37 +324,9 @@ public sealed partial class WebReplServer : IAsyncDisposable
                 if (!data.IsEmpty)
                 {
                     data = data[_password.Feed(data.Span)..];
-                    if (_password.IsComplete)
+                    if (_password.IsComplete && !await CompleteLoginAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        if (!CheckPassword())
-                        {
-                            // A pause before the answer, as login prompts make: a client cannot guess thousands a second.
-                            await Task.Delay(server._options.WrongPasswordDelay, cancellationToken).ConfigureAwait(false);
-                            await connection.SendAsync(DeniedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
-                            LogDenied(server._logger, remote);
-                            return false;
-                        }
-
-                        _loggedIn = true;
-                        // The firmware switches to forwarding output as it sends the prompt, in one step: a client
-                        // that has read "WebREPL connected" gets everything printed after. So attach first, and
-                        // hold output back until the prompt is out, so that none is lost or comes before it.
-                        var promptSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                        _attached = server._console.AttachOutput(async (output, token) =>
-                        {
-                            await promptSent.Task.WaitAsync(token).ConfigureAwait(false);
-                            await connection.SendAsync(output, WebSocketFrameType.Text, true, token).ConfigureAwait(false);
-                        });
-                        try
-                        {
-                            await connection.SendAsync(ConnectedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
-                        }
-                        finally
-                        {
-                            promptSent.TrySetResult();
-                        }
-
-                        LogLoggedIn(server._logger, remote);
+                        return false;
                     }
                 }
 
@@ -375,11 +347,47 @@ public sealed partial class WebReplServer : IAsyncDisposable
                 return true;
             }
 
-            if (_requestsStuck)
+            return _requestsStuck || await ProcessRequestBytesAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>The password line is complete: checks it, and either refuses (false) or logs the client in.</summary>
+        private async ValueTask<bool> CompleteLoginAsync(CancellationToken cancellationToken)
+        {
+            if (!CheckPassword())
             {
-                return true;
+                // A pause before the answer, as login prompts make: a client cannot guess thousands a second.
+                await Task.Delay(server._options.WrongPasswordDelay, cancellationToken).ConfigureAwait(false);
+                await connection.SendAsync(DeniedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+                LogDenied(server._logger, remote);
+                return false;
             }
 
+            _loggedIn = true;
+            // The firmware switches to forwarding output as it sends the prompt, in one step: a client
+            // that has read "WebREPL connected" gets everything printed after. So attach first, and
+            // hold output back until the prompt is out, so that none is lost or comes before it.
+            var promptSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _attached = server._console.AttachOutput(async (output, token) =>
+            {
+                await promptSent.Task.WaitAsync(token).ConfigureAwait(false);
+                await connection.SendAsync(output, WebSocketFrameType.Text, true, token).ConfigureAwait(false);
+            });
+            try
+            {
+                await connection.SendAsync(ConnectedPrompt, WebSocketFrameType.Text, true, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                promptSent.TrySetResult();
+            }
+
+            LogLoggedIn(server._logger, remote);
+            return true;
+        }
+
+        /// <summary>Binary bytes after login: request records, PUT data and GET's chunk requests, as the firmware reads them.</summary>
+        private async ValueTask<bool> ProcessRequestBytesAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+        {
             while (!data.IsEmpty && !_requestsStuck)
             {
                 int used = _requests.Read(data.Span, out var part, out var record);

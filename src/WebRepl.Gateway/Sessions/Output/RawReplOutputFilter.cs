@@ -101,24 +101,7 @@ internal sealed class RawReplOutputFilter
                     break;
 
                 case State.Prompt:
-                    // Protocol only: watch for raw-paste's answer, OK (plain raw REPL), and the friendly prompt
-                    // after Ctrl-B (the board's banner before it is dropped too).
-                    if (b == (byte)'R')
-                    {
-                        _state = State.PasteAnswer;
-                    }
-                    else if (b == (byte)'K' && _recentLength > 0 && _recent[_recentLength - 1] == (byte)'O')
-                    {
-                        _state = State.Stdout;
-                        _runStarts = true;
-                    }
-                    else if (Seen(b, FriendlyPrompt))
-                    {
-                        // The friendly REPL is back: its prompt, on a line of its own.
-                        _state = State.Off;
-                        output.AddRange((output.Count > 0 ? output[^1] : _lastShown) == (byte)'\n' ? ">>> "u8 : "\r\n>>> "u8);
-                    }
-
+                    OnPrompt(b, output);
                     break;
 
                 case State.PasteAnswer:
@@ -127,20 +110,7 @@ internal sealed class RawReplOutputFilter
                     break;
 
                 case State.Pasting:
-                    if (_skip > 0)
-                    {
-                        _skip--; // the window size: any byte, \x04 included
-                    }
-                    else if (b == 0x04)
-                    {
-                        _state = State.Stdout;
-                        _runStarts = true;
-                    }
-                    else if (Seen(b, RawBanner))
-                    {
-                        _state = State.Prompt; // the paste was cut short and the raw REPL began again
-                    }
-
+                    OnPasting(b);
                     break;
 
                 case State.Stdout:
@@ -174,6 +144,47 @@ internal sealed class RawReplOutputFilter
         }
 
         return [.. output];
+    }
+
+    /// <summary>
+    /// At the raw prompt, protocol only: watches for raw-paste's answer, OK (plain raw REPL), and the friendly prompt
+    /// after Ctrl-B (the board's banner before it is dropped too).
+    /// </summary>
+    private void OnPrompt(byte b, List<byte> output)
+    {
+        if (b == (byte)'R')
+        {
+            _state = State.PasteAnswer;
+        }
+        else if (b == (byte)'K' && _recentLength > 0 && _recent[_recentLength - 1] == (byte)'O')
+        {
+            _state = State.Stdout;
+            _runStarts = true;
+        }
+        else if (Seen(b, FriendlyPrompt))
+        {
+            // The friendly REPL is back: its prompt, on a line of its own.
+            _state = State.Off;
+            output.AddRange((output.Count > 0 ? output[^1] : _lastShown) == (byte)'\n' ? ">>> "u8 : "\r\n>>> "u8);
+        }
+    }
+
+    /// <summary>Raw-paste under way: skips the window size, then waits for the end of the code or a new raw banner.</summary>
+    private void OnPasting(byte b)
+    {
+        if (_skip > 0)
+        {
+            _skip--; // the window size: any byte, \x04 included
+        }
+        else if (b == 0x04)
+        {
+            _state = State.Stdout;
+            _runStarts = true;
+        }
+        else if (Seen(b, RawBanner))
+        {
+            _state = State.Prompt; // the paste was cut short and the raw REPL began again
+        }
     }
 
     private void Remember(byte b)
