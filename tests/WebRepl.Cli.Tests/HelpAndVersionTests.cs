@@ -61,6 +61,12 @@ public sealed class HelpAndVersionTests
         {
             foreach (string spelling in HelpSpellings)
             {
+                if (spelling == "-h" && command is "tree" or "df")
+                {
+                    // Their own -h means sizes in K, M, G (as mpremote's tree and df's -h): the other spellings ask for help.
+                    continue;
+                }
+
                 var run = await Cli.RunAsync([command, spelling], cancellationToken: Token);
                 string help = run.Out.ReplaceLineEndings("\n");
                 if (run.ExitCode != 0 || run.Error.Length > 0 || !help.StartsWith("Description:", StringComparison.Ordinal) ||

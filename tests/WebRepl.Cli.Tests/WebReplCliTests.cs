@@ -152,7 +152,7 @@ public sealed class WebReplCliTests : IAsyncLifetime
         var run = await Cli.RunAsync(["-t", _board.Address, "-p", password, "version"], cancellationToken: Token);
 
         Assert.Equal(ExitCodes.AccessDenied, run.ExitCode);
-        Assert.Contains("at most 9 characters on a real board", run.Error, StringComparison.Ordinal);
+        Assert.Contains("at most 9 characters on a board", run.Error, StringComparison.Ordinal);
         Assert.False(_board.Server.HasSession);
         Assert.DoesNotContain(password, run.All, StringComparison.Ordinal);
     }
