@@ -234,11 +234,7 @@ public static class MipInstaller
         string Pys(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(Py)) + "]";
         string code = $$"""
             import os, json
-            def _k(p):
-             try:
-              return 2 if os.stat(p)[0] & 0x4000 else 1
-             except OSError:
-              return 0
+            {{PathKindPython}}
             def _m():
              for f in {{Pys(plan.ToWrite.Select(plan.BoardPath))}}:
               if _k(f) == 2:

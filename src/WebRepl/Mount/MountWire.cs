@@ -143,17 +143,8 @@ public sealed class MountOutputFilter
         var user = new List<byte>();
         foreach (byte b in chunk)
         {
-            if (_held.Count == 0)
+            if (StartOrPass(b, user))
             {
-                if (b == MountWire.Marker)
-                {
-                    _held.Add(b);
-                }
-                else
-                {
-                    user.Add(b);
-                }
-
                 continue;
             }
 
@@ -220,17 +211,8 @@ public sealed class MountOutputFilter
         user.Add(held[0]);
         foreach (byte b in held.AsSpan(1))
         {
-            if (_held.Count == 0)
+            if (StartOrPass(b, user))
             {
-                if (b == MountWire.Marker)
-                {
-                    _held.Add(b);
-                }
-                else
-                {
-                    user.Add(b);
-                }
-
                 continue;
             }
 
@@ -240,6 +222,26 @@ public sealed class MountOutputFilter
                 ReleaseHeld(user);
             }
         }
+    }
+
+    /// <summary>With no marker held: a marker starts holding, any other byte is the user's (true). False while one is held.</summary>
+    private bool StartOrPass(byte b, List<byte> user)
+    {
+        if (_held.Count > 0)
+        {
+            return false;
+        }
+
+        if (b == MountWire.Marker)
+        {
+            _held.Add(b);
+        }
+        else
+        {
+            user.Add(b);
+        }
+
+        return true;
     }
 
     private static void Flush(List<byte> user, List<MountOutputPart> parts)

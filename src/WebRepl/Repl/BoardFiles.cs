@@ -444,6 +444,9 @@ public sealed class BoardFiles
         }
     }
 
+    /// <summary>Python for the board: <c>_k(p)</c> is 2 for a folder, 1 for a file, 0 for nothing there (needs <c>os</c>).</summary>
+    internal const string PathKindPython = "def _k(p):\n try:\n  return 2 if os.stat(p)[0] & 0x4000 else 1\n except OSError:\n  return 0";
+
     /// <summary>Checks that <paramref name="path"/> can be written: its folder exists and it is not a folder itself.</summary>
     private async Task RequireWritableAsync(string path, CancellationToken cancellationToken)
     {
@@ -451,11 +454,7 @@ public sealed class BoardFiles
         string folder = slash < 0 ? string.Empty : slash == 0 ? "/" : path[..slash];
         string code = $$"""
             import os
-            def _k(p):
-             try:
-              return 2 if os.stat(p)[0] & 0x4000 else 1
-             except OSError:
-              return 0
+            {{PathKindPython}}
             print(_k({{Py(path)}}), _k({{Py(folder)}}) if {{Py(folder)}} else 2)
             """;
         string[] kinds = (await RunAsync(code, path, cancellationToken).ConfigureAwait(false)).Split(' ', StringSplitOptions.TrimEntries);
