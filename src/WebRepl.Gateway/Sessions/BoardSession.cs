@@ -22,7 +22,7 @@ namespace WebRepl.Gateway.Sessions;
 /// password. A viewer must know the password too; its input is then dropped.
 /// </summary>
 #pragma warning disable CA1001 // Its semaphores have no wait handles and its token source no timer left once ended: nothing to release, and late callbacks may still touch them.
-internal sealed class BoardSession
+internal sealed class BoardSession : ISessionCore
 #pragma warning restore CA1001
 {
     // A PUT's data from a client that streams fast is written to the board in pieces of this size at least (its last
@@ -31,17 +31,6 @@ internal sealed class BoardSession
     // goes on at once, so that the board never waits for the gateway.
     private const int PutHoldBytes = 32 * 1024;
     private static readonly long PutHoldGap = Stopwatch.Frequency / 5000; // 0.2 ms
-
-    private static readonly byte[] RawHoldNotice =
-        "\r\n[gateway] Another client is running code on the board (raw REPL): what you type is sent when it is done. Ctrl-C interrupts it.\r\n"u8.ToArray();
-
-    private static readonly byte[] HeldTextFullNotice =
-        "\r\n[gateway] Input dropped: too much typed while another client's code runs.\r\n"u8.ToArray();
-
-
-    private static readonly byte[] LeaveRawRepl = [0x02];
-
-    private static readonly byte[] EndPasteAndLeaveRawRepl = [0x03, 0x02];
 
     /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
     internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
@@ -65,7 +54,7 @@ internal sealed class BoardSession
     private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly LoginGate _login = new();
-    private readonly RawReplArbiter<GatewayClient> _input = new();
+    private readonly InputRelay _input;
 
     private GatewayClient[] _receivers = [];
     private readonly BoardLink _board;
@@ -86,6 +75,7 @@ internal sealed class BoardSession
         _logger = logger;
         _board = new BoardLink(target, address, options, _stop.Token);
         _relay = new OutputRelay(Drop);
+        _input = new InputRelay(this, _relay, () => _receivers, logger);
     }
 
     private enum SessionState
@@ -107,7 +97,24 @@ internal sealed class BoardSession
     /// <summary>Completes when the board connection is closed and the session has left the registry.</summary>
     public Task Released => _released.Task;
 
-    private string BoardText => Name is null ? Target.ToString() : $"{Name} ({Target})";
+    /// <summary>The board as the logs name it.</summary>
+    public string BoardText => Name is null ? Target.ToString() : $"{Name} ({Target})";
+
+    Lock ISessionCore.Gate => _gate;
+
+    bool ISessionCore.IsClosing => _state == SessionState.Closing;
+
+    GatewayClient? ISessionCore.PresentOpener => _opener is { } o && _clients.Contains(o) ? o : null;
+
+    CancellationToken ISessionCore.Stopping => _stop.Token;
+
+    ValueTask<bool> ISessionCore.WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush) =>
+        WriteToBoardAsync(sender, payload, type, endOfMessage, flush);
+
+    ValueTask<bool> ISessionCore.WriteAsSessionAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type) =>
+        WriteToBoardAsync(this, payload, type, true);
+
+    void ISessionCore.Drop(GatewayClient client) => Drop(client);
 
     /// <summary>Adds a client; false with a reason when it cannot join, false without one when the session is closing.</summary>
     public bool TryAdd(GatewayClient client, out string? refusal)
@@ -450,7 +457,7 @@ internal sealed class BoardSession
 
         if (type == WebSocketFrameType.Text)
         {
-            return await ForwardTextAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
+            return await _input.ForwardAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
         }
 
         return await ForwardBinaryAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
@@ -535,108 +542,9 @@ internal sealed class BoardSession
         return true;
     }
 
-    /// <summary>Terminal input: to the board, or held for another client's raw REPL (<see cref="RawReplArbiter{TClient}"/>).</summary>
-    private async ValueTask<bool> ForwardTextAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
-    {
-        InputDecision decision;
-        lock (_gate)
-        {
-            decision = _input.OnInput(client, payload.Span, endOfMessage && client.MessageInProgress is null);
-        }
-
-        ArmRawReplTimer(decision.Claim);
-        bool written = true;
-        if (decision.Write)
-        {
-            written = await WriteToBoardAsync(client, payload, WebSocketFrameType.Text, endOfMessage, flush).ConfigureAwait(false);
-        }
-        else if (decision.Interrupts > 0)
-        {
-            written = await WriteToBoardAsync(client, Enumerable.Repeat((byte)0x03, decision.Interrupts).ToArray(), WebSocketFrameType.Text, true).ConfigureAwait(false);
-        }
-
-        if (written && decision.Notice != InputNotice.None)
-        {
-            written = await _relay.TellAsync(client, decision.Notice == InputNotice.Held ? RawHoldNotice : HeldTextFullNotice).ConfigureAwait(false);
-        }
-
-        if (decision.Drain)
-        {
-            await DrainHeldTextAsync().ConfigureAwait(false);
-        }
-
-        return written;
-    }
-
     /// <summary>True when the gateway should ask the board for the owner's next GET chunk now (under the lock; see <see cref="TransferArbiter{TClient}.TakeReadAhead"/>).</summary>
     private bool TakeReadAhead() =>
         _transfers.TakeReadAhead(_options.GetReadAhead && _state != SessionState.Closing && _board.MidMessage is null);
-
-    /// <summary>A raw REPL claim's timer: a Ctrl-A that the board did not answer with its banner in time was not raw REPL.</summary>
-    private void ArmRawReplTimer(long? claim)
-    {
-        if (claim is { } id)
-        {
-            _ = ConfirmRawReplAsync(id);
-        }
-    }
-
-    private async Task ConfirmRawReplAsync(long claim)
-    {
-        try
-        {
-            await Task.Delay(RawReplArbiter<GatewayClient>.ConfirmTimeout, _stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        bool drain;
-        lock (_gate)
-        {
-            if (!_input.OnConfirmTimeout(claim, out drain))
-            {
-                return;
-            }
-        }
-
-        // The others' input goes on, and what they were not shown of the board's answer goes out.
-        await _relay.ReleaseHeldAsync(ReceiversUnlessOnTrial, _stop.Token).ConfigureAwait(false);
-        if (drain)
-        {
-            await DrainHeldTextAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Sends held input in the order it was typed (see <see cref="RawReplArbiter{TClient}.TryTakeHeld"/>).</summary>
-    private async Task DrainHeldTextAsync()
-    {
-        while (true)
-        {
-            ReadOnlyMemory<byte> payload;
-            long? claim;
-            lock (_gate)
-            {
-                if (!_input.TryTakeHeld(_state == SessionState.Closing, out _, out payload, out claim))
-                {
-                    return;
-                }
-            }
-
-            ArmRawReplTimer(claim);
-            // As the session: a client in the middle of a fragmented message of its own does not get this inside it.
-            if (!await WriteToBoardAsync(this, payload, WebSocketFrameType.Text, true).ConfigureAwait(false))
-            {
-                lock (_gate)
-                {
-                    _input.StopDraining();
-                }
-
-                return;
-            }
-        }
-    }
 
     /// <summary>
     /// Sends held binary frames to the board: the owner's while its request is under way, then the next waiting
@@ -851,7 +759,7 @@ internal sealed class BoardSession
 
             // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
             // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
-            _input.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
+            _input.Arbiter.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
             var transfer = _transfers.Leave(client, othersStay);
             _relay.Forget(client);
             RefreshReceivers();
@@ -881,13 +789,12 @@ internal sealed class BoardSession
 
         if (leftRaw)
         {
-            LogRawRepl(_logger, client.Name, BoardText, false);
-            await WriteToBoardAsync(this, leftPasting ? EndPasteAndLeaveRawRepl : LeaveRawRepl, WebSocketFrameType.Text, true).ConfigureAwait(false);
+            await _input.LeaveRawReplAsync(client, leftPasting).ConfigureAwait(false);
         }
 
         if (drainText)
         {
-            await DrainHeldTextAsync().ConfigureAwait(false);
+            await _input.DrainAsync().ConfigureAwait(false);
         }
 
         if (last)
@@ -977,15 +884,6 @@ internal sealed class BoardSession
         }
         catch (ObjectDisposedException)
         {
-        }
-    }
-
-    /// <summary>Who gets output held on a raw REPL claim that was released, or null when a claim is on trial again.</summary>
-    private GatewayClient[]? ReceiversUnlessOnTrial()
-    {
-        lock (_gate)
-        {
-            return _input.OnTrial ? null : _receivers;
         }
     }
 
@@ -1109,8 +1007,8 @@ internal sealed class BoardSession
             else
             {
                 receivers = _receivers;
-                rawOwner = _input.Owner;
-                view = _input.OnBoardText(frame.Payload.Span);
+                rawOwner = _input.Arbiter.Owner;
+                view = _input.Arbiter.OnBoardText(frame.Payload.Span);
                 if (view == RawReplView.Confirmed)
                 {
                     LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
