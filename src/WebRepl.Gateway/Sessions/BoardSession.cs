@@ -25,17 +25,8 @@ namespace WebRepl.Gateway.Sessions;
 internal sealed class BoardSession : ISessionCore
 #pragma warning restore CA1001
 {
-    // A PUT's data from a client that streams fast is written to the board in pieces of this size at least (its last
-    // frame at once): one write, and one wake-up of the board, per piece instead of per frame or two. Only while the
-    // client's frames come closer together than PutHoldGap: from a slower client (a browser far away) every frame
-    // goes on at once, so that the board never waits for the gateway.
-    private const int PutHoldBytes = 32 * 1024;
-    private static readonly long PutHoldGap = Stopwatch.Frequency / 5000; // 0.2 ms
-
     /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
     internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
-
-    private static readonly byte[] MoreRequest = [0];
 
     private readonly SessionRegistry _registry;
     private readonly GatewayOptions _options;
@@ -43,12 +34,11 @@ internal sealed class BoardSession : ISessionCore
     private readonly IPAddress? _address;
     private readonly Lock _gate = new();
     private readonly List<GatewayClient> _clients = [];
-    private readonly SemaphoreSlim _pump = new(1, 1);
 
     // Whose turn it is to send text to the clients: the board's output, the gateway's own lines, and a joiner let in
     // and told "WebREPL connected" (it gets everything the board prints after that answer, and nothing before it).
     private readonly OutputRelay _relay;
-    private readonly TransferArbiter<GatewayClient> _transfers = new();
+    private readonly TransferRelay _transfers;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -76,6 +66,7 @@ internal sealed class BoardSession : ISessionCore
         _board = new BoardLink(target, address, options, _stop.Token);
         _relay = new OutputRelay(Drop);
         _input = new InputRelay(this, _relay, () => _receivers, logger);
+        _transfers = new TransferRelay(this, _board, options, logger);
     }
 
     private enum SessionState
@@ -204,7 +195,7 @@ internal sealed class BoardSession : ISessionCore
 
                 client.CountIn(frame.Payload.Length);
                 long arrived = Stopwatch.GetTimestamp();
-                client.StreamingFast = arrived - client.LastFrameAt < PutHoldGap;
+                client.StreamingFast = arrived - client.LastFrameAt < TransferRelay.PutHoldGap;
                 client.LastFrameAt = arrived;
                 Touch();
                 if (!await OnClientFrameAsync(client, frame).ConfigureAwait(false))
@@ -292,7 +283,7 @@ internal sealed class BoardSession : ISessionCore
     {
         lock (_gate)
         {
-            string? transfer = _transfers.Operation is { } op ? $"{op} by {(_transfers.Owner?.Name ?? (_transfers.Abandoned ? "the gateway (its client left)" : "?"))}" : null;
+            string? transfer = _transfers.Describe();
             return new SessionInfo(
                 Target.ToString(),
                 Name,
@@ -371,18 +362,7 @@ internal sealed class BoardSession : ISessionCore
             _ = client.CloseAsync(CloseReason.PolicyViolation, reason + ": connect again and send the password");
         }
 
-        GatewayClient? stalled;
-        bool released;
-        lock (_gate)
-        {
-            released = _transfers.CheckStall(now, (long)_options.TransferStallTimeout.TotalMilliseconds, out stalled);
-        }
-
-        if (released)
-        {
-            LogTransferStalled(_logger, stalled?.Name ?? "the gateway (its client left)", BoardText, _options.TransferStallTimeout.TotalSeconds);
-            _ = PumpBinaryAsync();
-        }
+        _transfers.CheckStall(now);
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
@@ -460,132 +440,7 @@ internal sealed class BoardSession : ISessionCore
             return await _input.ForwardAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
         }
 
-        return await ForwardBinaryAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
-    }
-
-    /// <summary>Binary data: straight to the board when nothing stands in its way, else held for its turn (<see cref="TransferArbiter{TClient}"/>).</summary>
-    private async ValueTask<bool> ForwardBinaryAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
-    {
-        const WebSocketFrameType type = WebSocketFrameType.Binary;
-        bool mayHold = false;
-        bool direct;
-        bool idleNow = false;
-        bool readAhead = false;
-        lock (_gate)
-        {
-            direct = _transfers.TryGoDirect(client, ref payload, _state == SessionState.Closing, Environment.TickCount64, out bool midPut);
-            if (direct)
-            {
-                // Held only between two data frames of a PUT: never its record (the client waits for the board's
-                // answer to it), never its last frame (the board answers once all has come).
-                mayHold = midPut && client.StreamingFast;
-                readAhead = payload.IsEmpty && TakeReadAhead();
-                idleNow = _transfers.IsIdle;
-            }
-        }
-
-        if (direct && payload.IsEmpty && endOfMessage && client.MessageInProgress is null)
-        {
-            // Only the request byte the gateway already sent for it (GET read-ahead): the client has caught up, so
-            // the next chunk may be asked for now; when it was the last thing the transfer waited for, a waiting
-            // client may go.
-            if (readAhead)
-            {
-                return await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
-            }
-
-            if (idleNow)
-            {
-                await PumpBinaryAsync().ConfigureAwait(false);
-            }
-
-            return true;
-        }
-
-        if (direct)
-        {
-            // Held by the pump's semaphore so that a pump started by a reply cannot overtake this frame.
-            await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
-            try
-            {
-                client.HoldsPutData = mayHold && _board.BufferedSendBytes + payload.Length < PutHoldBytes;
-                flush &= !client.HoldsPutData;
-
-                return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
-            }
-            finally
-            {
-                _pump.Release();
-            }
-        }
-
-        bool held;
-        bool queued;
-        lock (_gate)
-        {
-            held = _transfers.Hold(client, payload, endOfMessage, Math.Max(4L * _options.MaxMessageBytes, 1 << 20), out queued);
-        }
-
-        if (queued)
-        {
-            LogHeld(_logger, client.Name, _transfers.Owner?.Name ?? "the gateway", BoardText);
-        }
-
-        if (!held)
-        {
-            LogClientDropped(_logger, client.Name, "too much binary data held while another client's file transfer ran");
-            await client.CloseAsync(CloseReason.PolicyViolation, "too much binary data sent while another client's file transfer was under way").ConfigureAwait(false);
-            return false;
-        }
-
-        await PumpBinaryAsync().ConfigureAwait(false);
-        return true;
-    }
-
-    /// <summary>True when the gateway should ask the board for the owner's next GET chunk now (under the lock; see <see cref="TransferArbiter{TClient}.TakeReadAhead"/>).</summary>
-    private bool TakeReadAhead() =>
-        _transfers.TakeReadAhead(_options.GetReadAhead && _state != SessionState.Closing && _board.MidMessage is null);
-
-    /// <summary>
-    /// Sends held binary frames to the board: the owner's while its request is under way, then the next waiting
-    /// client's, in the order they asked. One pump at a time.
-    /// </summary>
-    private async Task PumpBinaryAsync()
-    {
-        try
-        {
-            await _pump.WaitAsync(_stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        try
-        {
-            while (true)
-            {
-                GatewayClient sender;
-                ReadOnlyMemory<byte> payload;
-                bool endOfMessage;
-                lock (_gate)
-                {
-                    if (!_transfers.TryNext(_board.MidMessage, _state == SessionState.Closing, Environment.TickCount64, out sender, out payload, out endOfMessage))
-                    {
-                        return;
-                    }
-                }
-
-                if (!await WriteToBoardAsync(sender, payload, WebSocketFrameType.Binary, endOfMessage).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            _pump.Release();
-        }
+        return await _transfers.ForwardAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
     }
 
     /// <summary>Writes to the board (<see cref="BoardLink.WriteAsync"/>), and follows a client's fragmented message.</summary>
@@ -760,10 +615,10 @@ internal sealed class BoardSession : ISessionCore
             // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
             // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
             _input.Arbiter.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
-            var transfer = _transfers.Leave(client, othersStay);
+            var transfer = _transfers.Arbiter.Leave(client, othersStay);
             _relay.Forget(client);
             RefreshReceivers();
-            return new Departure(last, openerLeftEarly, transfer, _transfers.Operation, leftRaw, leftPasting, drainText, unfinished);
+            return new Departure(last, openerLeftEarly, transfer, _transfers.Arbiter.Operation, leftRaw, leftPasting, drainText, unfinished);
         }
     }
 
@@ -811,49 +666,18 @@ internal sealed class BoardSession : ISessionCore
         }
         else if (transfer == TransferLeave.FinishPut)
         {
-            await FinishAbandonedPutAsync().ConfigureAwait(false);
+            await _transfers.FinishAbandonedPutAsync().ConfigureAwait(false);
         }
         else if (transfer == TransferLeave.AskChunk)
         {
-            await AskAbandonedChunkAsync().ConfigureAwait(false);
+            await _transfers.AskAbandonedChunkAsync().ConfigureAwait(false);
         }
         else
         {
-            _ = PumpBinaryAsync();
+            _ = _transfers.PumpAsync();
         }
 
         await client.DisposeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>A PUT whose client left: the board expects the rest of the file; zeros keep it in step (the file is incomplete anyway).</summary>
-    private async Task FinishAbandonedPutAsync()
-    {
-        byte[] zeros = new byte[16 * 1024];
-        while (true)
-        {
-            int n;
-            lock (_gate)
-            {
-                n = (int)Math.Min(zeros.Length, _transfers.PutRemaining);
-                _transfers.OnGatewayBytes(zeros.AsSpan(0, n), Environment.TickCount64);
-            }
-
-            if (n == 0 || !await WriteToBoardAsync(this, zeros.AsMemory(0, n), WebSocketFrameType.Binary, true).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>A GET whose client left: asks for the remaining chunks (replies are dropped) until the board ends the file.</summary>
-    private async Task AskAbandonedChunkAsync()
-    {
-        lock (_gate)
-        {
-            _transfers.OnGatewayBytes(MoreRequest, Environment.TickCount64);
-        }
-
-        await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
     }
 
     private async Task CloseBoardAsync(int? status, string reason)
@@ -931,7 +755,7 @@ internal sealed class BoardSession : ISessionCore
                 }
                 else
                 {
-                    await OnBoardBinaryAsync(frame).ConfigureAwait(false);
+                    await _transfers.OnBoardBinaryAsync(frame).ConfigureAwait(false);
                 }
 
                 frame = await _board.ReceiveAsync().ConfigureAwait(false);
@@ -1073,42 +897,6 @@ internal sealed class BoardSession : ISessionCore
 
         _loginDone.TrySetResult(true);
         LogLoggedIn(_logger, BoardText, opener.Name);
-    }
-
-    private async Task OnBoardBinaryAsync(WebSocketFrame frame)
-    {
-        GatewayClient? receiver;
-        bool idle;
-        bool askChunk;
-        bool readAhead = false;
-        lock (_gate)
-        {
-            // Replies belong to the client whose request it is; anything else (a board does not send binary
-            // unasked) goes to the last requester, or to the client that opened the session.
-            var opener = _opener is { } o && _clients.Contains(o) ? o : null;
-            receiver = _transfers.OnBoardBytes(frame.Payload.Span, Environment.TickCount64, opener, out askChunk, out idle);
-            // The owner will ask for the next chunk as soon as it has this one: ask now (see TransferTracker).
-            readAhead = TakeReadAhead();
-        }
-
-        if (readAhead)
-        {
-            await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
-        }
-
-        if (receiver is not null && !await receiver.SendAsync(frame.Payload, WebSocketFrameType.Binary, frame.EndOfMessage).ConfigureAwait(false))
-        {
-            Drop(receiver);
-        }
-
-        if (askChunk)
-        {
-            await AskAbandonedChunkAsync().ConfigureAwait(false);
-        }
-        else if (idle)
-        {
-            _ = PumpBinaryAsync();
-        }
     }
 
     /// <summary>A client that does not take its output within the send timeout is closed; the others go on.</summary>
