@@ -41,9 +41,8 @@ internal sealed class BoardSession : ISessionCore
     private readonly TransferRelay _transfers;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly LoginGate _login = new();
+    private readonly LoginRelay _login;
     private readonly InputRelay _input;
 
     private GatewayClient[] _receivers = [];
@@ -67,6 +66,7 @@ internal sealed class BoardSession : ISessionCore
         _relay = new OutputRelay(Drop);
         _input = new InputRelay(this, _relay, () => _receivers, logger);
         _transfers = new TransferRelay(this, _board, options, logger);
+        _login = new LoginRelay(this, registry, key, _relay, options, logger);
     }
 
     private enum SessionState
@@ -106,6 +106,22 @@ internal sealed class BoardSession : ISessionCore
         WriteToBoardAsync(this, payload, type, true);
 
     void ISessionCore.Drop(GatewayClient client) => Drop(client);
+
+    Task ISessionCore.Connected => _connected.Task;
+
+    bool ISessionCore.IsLoggingIn => _state == SessionState.LoggingIn;
+
+    int ISessionCore.Authenticate(GatewayClient client)
+    {
+        client.State = ClientState.Authenticated;
+        RefreshReceivers();
+        return _clients.Count;
+    }
+
+    ValueTask<bool> ISessionCore.ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage) =>
+        ForwardAsync(client, payload, type, endOfMessage);
+
+    Task ISessionCore.LeaveAsync(GatewayClient client, int? status, string reason) => LeaveAsync(client, status, reason);
 
     /// <summary>Adds a client; false with a reason when it cannot join, false without one when the session is closing.</summary>
     public bool TryAdd(GatewayClient client, out string? refusal)
@@ -226,10 +242,7 @@ internal sealed class BoardSession : ISessionCore
         }
     }
 
-    /// <summary>
-    /// A client's start: the opener answers the board (or the gateway types for it); a joiner is asked for the password,
-    /// as the board would ask it (or the gateway answers for it). False when the client has left.
-    /// </summary>
+    /// <summary>A client's start (see <see cref="LoginRelay.GreetAsync"/>). False when the client has left.</summary>
     private async Task<bool> GreetAsync(GatewayClient client)
     {
         bool opener;
@@ -238,44 +251,7 @@ internal sealed class BoardSession : ISessionCore
             opener = ReferenceEquals(client, _opener);
         }
 
-        if (opener)
-        {
-            LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
-            if (client.AutoPassword is not null)
-            {
-                _ = TypePasswordForAsync(client);
-            }
-
-            return true;
-        }
-
-        if (client.AutoPassword is { } password)
-        {
-            // The gateway answers for it with the board's password it holds (see GatewayOptions.BoardPasswords).
-            bool joined = false;
-            try
-            {
-                joined = await CheckJoinerAsync(client, new WebSocketFrame(WebSocketFrameType.Text, password)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            if (!joined)
-            {
-                await LeaveAsync(client, null, "the gateway's password for the board was not accepted").ConfigureAwait(false);
-            }
-
-            return joined;
-        }
-
-        if (!await client.SendAsync(LoginGate.Prompt, WebSocketFrameType.Text).ConfigureAwait(false))
-        {
-            await LeaveAsync(client, null, "the client went away").ConfigureAwait(false);
-            return false;
-        }
-
-        return true;
+        return await _login.GreetAsync(client, opener).ConfigureAwait(false);
     }
 
     /// <summary>The session for <c>GET /api/sessions</c>.</summary>
@@ -377,44 +353,9 @@ internal sealed class BoardSession : ISessionCore
             sessionState = _state;
         }
 
-        if (state == ClientState.LoggingIn && client.AutoPassword is not null)
+        if (state is ClientState.LoggingIn or ClientState.AwaitingPassword)
         {
-            // The gateway types this client's password: what it sends meanwhile is input for after the login.
-            if (!await _loginDone.Task.WaitAsync(client.Stopping).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            return await ForwardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
-        }
-
-        if (state == ClientState.LoggingIn)
-        {
-            if (sessionState == SessionState.Connecting)
-            {
-                // Typed before the board was reached (the board's prompt was not even shown yet): wait for it.
-                await _connected.Task.WaitAsync(client.Stopping).ConfigureAwait(false);
-            }
-
-            lock (_gate)
-            {
-                state = client.State;
-                if (state == ClientState.LoggingIn && !client.Password.IsComplete)
-                {
-                    client.Password.Feed(frame.Payload.Span);
-                }
-            }
-
-            if (state == ClientState.LoggingIn)
-            {
-                // Before login every byte is password to the board, whatever the frame type: straight through.
-                return await WriteToBoardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
-            }
-        }
-
-        if (state == ClientState.AwaitingPassword)
-        {
-            return await CheckJoinerAsync(client, frame).ConfigureAwait(false);
+            return await _login.OnFrameAsync(client, frame, state, sessionState == SessionState.Connecting).ConfigureAwait(false);
         }
 
         return await ForwardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
@@ -457,125 +398,6 @@ internal sealed class BoardSession : ISessionCore
         }
 
         return true;
-    }
-
-    /// <summary>A joining client's password line: compared with the accepted one once the session is logged in.</summary>
-    private async ValueTask<bool> CheckJoinerAsync(GatewayClient client, WebSocketFrame frame)
-    {
-        int used;
-        lock (_gate)
-        {
-            used = client.Password.Feed(frame.Payload.Span);
-            if (!client.Password.IsComplete)
-            {
-                return true;
-            }
-        }
-
-        if (!await _loginDone.Task.WaitAsync(client.Stopping).ConfigureAwait(false))
-        {
-            return false; // the session ended before anyone logged in; the end closes this client with the reason
-        }
-
-        bool right;
-        lock (_gate)
-        {
-            // An address locked out meanwhile gets no more guesses, even on a connection it opened before.
-            right = _login.Admits(client.Password) && !_registry.Logins.IsLockedOut(client.Address, client.Origin, Key, out _);
-        }
-
-        if (!right)
-        {
-            if (client.AutoPassword is null)
-            {
-                LogWrongPassword(_logger, client.Name, client.Remote, BoardText);
-                RecordFailure(client);
-            }
-            else
-            {
-                LogHeldPasswordRefused(_logger, BoardText);
-            }
-
-            // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
-            await Task.Delay(WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await client.SendAsync(LoginGate.DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
-            await client.CloseAsync(CloseReason.PolicyViolation, "Access denied: wrong password").ConfigureAwait(false);
-            return false;
-        }
-
-        // A receiver before the answer is on its way: the board's output that follows the answer (the board may print
-        // at once, or another client makes it print as soon as this one is in) reaches it. Not after: the answer could
-        // reach the client first, and what the board prints meanwhile would be missed.
-        int count;
-        if (!await _relay.WaitAsync(client.Stopping).ConfigureAwait(false))
-        {
-            return false;
-        }
-
-        try
-        {
-            lock (_gate)
-            {
-                client.State = ClientState.Authenticated;
-                count = _clients.Count;
-                RefreshReceivers();
-            }
-
-            if (!await client.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
-            {
-                return false;
-            }
-        }
-        finally
-        {
-            _relay.Release();
-        }
-
-        _registry.LoginDone(client);
-        _registry.Logins.RecordSuccess(client.Address, client.Origin, Key);
-        LogJoined(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, count, client.IsViewer);
-        var rest = frame.Payload[used..];
-        return rest.IsEmpty || await ForwardAsync(client, rest, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
-    }
-
-    /// <summary>Types the board's password for the opener once the board is reached (see GatewayOptions.BoardPasswords).</summary>
-    private async Task TypePasswordForAsync(GatewayClient client)
-    {
-        try
-        {
-            await _connected.Task.WaitAsync(client.Stopping).ConfigureAwait(false);
-            byte[] password = client.AutoPassword!;
-            lock (_gate)
-            {
-                if (client.State != ClientState.LoggingIn || _state != SessionState.LoggingIn)
-                {
-                    return;
-                }
-
-                client.Password.Feed(password);
-            }
-
-            await WriteToBoardAsync(client, password, WebSocketFrameType.Text, true).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client or the session is gone.
-        }
-    }
-
-    /// <summary>Counts a wrong password from a client, and logs what it locked.</summary>
-    private void RecordFailure(GatewayClient client)
-    {
-        var locked = _registry.Logins.RecordFailure(client.Address, client.Origin, Key);
-        if (locked.HasFlag(Security.LoginGuard.Locked.Client))
-        {
-            LogLockout(_logger, client.Remote, _options.LoginLockout.TotalMinutes);
-        }
-
-        if (locked.HasFlag(Security.LoginGuard.Locked.Board))
-        {
-            LogBoardLockout(_logger, BoardText, _options.LoginFailureLimit * Security.LoginGuard.BoardFactor, _options.LoginLockout.TotalMinutes);
-        }
     }
 
     /// <summary>What a client's leaving undoes (<see cref="Detach"/>).</summary>
@@ -731,7 +553,7 @@ internal sealed class BoardSession : ISessionCore
             {
                 if (frame.Type == WebSocketFrameType.Close)
                 {
-                    if (_login.DeniedSeen)
+                    if (_login.Machine.DeniedSeen)
                     {
                         (code, reason) = (CloseReason.PolicyViolation, "Access denied: the board refused the password");
                     }
@@ -842,7 +664,7 @@ internal sealed class BoardSession : ISessionCore
 
         if (loggedIn)
         {
-            await CompleteLoginAsync().ConfigureAwait(false);
+            await _login.CompleteAsync(_opener!).ConfigureAwait(false);
         }
 
         if (!loggedIn && receivers.Length > 0)
@@ -861,42 +683,18 @@ internal sealed class BoardSession : ISessionCore
     /// </summary>
     private bool OnLoginText(ReadOnlySpan<byte> output, out GatewayClient[] receivers)
     {
-        var progress = _login.OnBoardText(output);
-        if (progress.Denied && _opener is { AutoPassword: null } denied)
-        {
-            RecordFailure(denied);
-        }
-        else if (progress.Denied && _opener is not null)
-        {
-            LogHeldPasswordRefused(_logger, BoardText);
-        }
-
+        bool accepted = _login.OnBoardText(output, _opener);
         receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
-        if (!progress.Accepted || _opener is null)
+        if (!accepted || _opener is null)
         {
             return false;
         }
 
         _state = SessionState.LoggedIn;
-        _login.Accept(_opener.Password);
+        _login.Machine.Accept(_opener.Password);
         _opener.State = ClientState.Authenticated;
         RefreshReceivers();
         return true;
-    }
-
-    /// <summary>The board accepted the opener's password: joiners may be let in.</summary>
-    private async Task CompleteLoginAsync()
-    {
-        var opener = _opener!;
-        _registry.LoginDone(opener);
-        _registry.Logins.RecordSuccess(opener.Address, opener.Origin, Key);
-        if (opener.AutoPassword is not null && !await opener.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
-        {
-            Drop(opener);
-        }
-
-        _loginDone.TrySetResult(true);
-        LogLoggedIn(_logger, BoardText, opener.Name);
     }
 
     /// <summary>A client that does not take its output within the send timeout is closed; the others go on.</summary>
@@ -917,11 +715,11 @@ internal sealed class BoardSession : ISessionCore
             reason = _endReason ?? reason;
             clients = [.. _clients];
             _receivers = [];
-            _login.Dispose();
+            _login.Machine.Dispose();
         }
 
         _connected.TrySetResult();
-        _loginDone.TrySetResult(false);
+        _login.End();
         await Task.WhenAll(clients.Select(c => c.CloseAsync(code, reason))).ConfigureAwait(false);
         await _board.DisposeAsync().ConfigureAwait(false);
 

@@ -31,4 +31,19 @@ internal interface ISessionCore
 
     /// <summary>Closes a client that does not take its output; the others go on.</summary>
     void Drop(GatewayClient client);
+
+    /// <summary>Completes when the board is reached (or the session ends first).</summary>
+    Task Connected { get; }
+
+    /// <summary>True while the opener logs in to the board (read under <see cref="Gate"/>).</summary>
+    bool IsLoggingIn { get; }
+
+    /// <summary>Lets a joiner in as a receiver of the board's output (under <see cref="Gate"/>); the number of clients.</summary>
+    int Authenticate(GatewayClient client);
+
+    /// <summary>An authenticated client's frame on its way to the board (text or binary).</summary>
+    ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage);
+
+    /// <summary>Takes a client out of the session and undoes what it leaves behind.</summary>
+    Task LeaveAsync(GatewayClient client, int? status, string reason);
 }
