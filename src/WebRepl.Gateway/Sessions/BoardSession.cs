@@ -33,7 +33,7 @@ internal sealed class BoardSession : ISessionCore
     private readonly ILogger _logger;
     private readonly IPAddress? _address;
     private readonly Lock _gate = new();
-    private readonly List<GatewayClient> _clients = [];
+    private readonly ClientRoster _clients;
 
     // Whose turn it is to send text to the clients: the board's output, the gateway's own lines, and a joiner let in
     // and told "WebREPL connected" (it gets everything the board prints after that answer, and nothing before it).
@@ -45,10 +45,8 @@ internal sealed class BoardSession : ISessionCore
     private readonly LoginRelay _login;
     private readonly InputRelay _input;
 
-    private GatewayClient[] _receivers = [];
     private readonly BoardLink _board;
     private SessionState _state = SessionState.Connecting;
-    private GatewayClient? _opener;
     private int? _endCode;
     private string? _endReason;
     private long _lastActivity = Environment.TickCount64;
@@ -63,8 +61,9 @@ internal sealed class BoardSession : ISessionCore
         _options = options;
         _logger = logger;
         _board = new BoardLink(target, address, options, _stop.Token);
+        _clients = new ClientRoster(_gate, options, logger);
         _relay = new OutputRelay(Drop);
-        _input = new InputRelay(this, _relay, () => _receivers, logger);
+        _input = new InputRelay(this, _relay, () => _clients.Receivers, logger);
         _transfers = new TransferRelay(this, _board, options, logger);
         _login = new LoginRelay(this, registry, key, _relay, options, logger);
     }
@@ -95,7 +94,7 @@ internal sealed class BoardSession : ISessionCore
 
     bool ISessionCore.IsClosing => _state == SessionState.Closing;
 
-    GatewayClient? ISessionCore.PresentOpener => _opener is { } o && _clients.Contains(o) ? o : null;
+    GatewayClient? ISessionCore.PresentOpener => _clients.PresentOpener;
 
     CancellationToken ISessionCore.Stopping => _stop.Token;
 
@@ -114,7 +113,7 @@ internal sealed class BoardSession : ISessionCore
     int ISessionCore.Authenticate(GatewayClient client)
     {
         client.State = ClientState.Authenticated;
-        RefreshReceivers();
+        _clients.RefreshReceivers();
         return _clients.Count;
     }
 
@@ -134,26 +133,7 @@ internal sealed class BoardSession : ISessionCore
                 return false;
             }
 
-            if (_clients.Count > 0 && _options.Exclusive)
-            {
-                refusal = "the board is in use by another client of this gateway (it runs with --exclusive)";
-                return false;
-            }
-
-            if (_clients.Count >= _options.MaxClientsPerSession)
-            {
-                refusal = $"the board already has {_clients.Count} clients, the most the gateway allows (--max-clients)";
-                return false;
-            }
-
-            _clients.Add(client);
-            if (_opener is null)
-            {
-                _opener = client;
-                client.State = ClientState.LoggingIn;
-            }
-
-            return true;
+            return _clients.TryAdd(client, out refusal);
         }
     }
 
@@ -248,7 +228,7 @@ internal sealed class BoardSession : ISessionCore
         bool opener;
         lock (_gate)
         {
-            opener = ReferenceEquals(client, _opener);
+            opener = ReferenceEquals(client, _clients.Opener);
         }
 
         return await _login.GreetAsync(client, opener).ConfigureAwait(false);
@@ -274,20 +254,7 @@ internal sealed class BoardSession : ISessionCore
                 _board.BytesOut,
                 _board.BytesIn,
                 transfer,
-                [.. _clients.Select(c => new ClientInfo(
-                    c.Id,
-                    c.Remote,
-                    c.Origin,
-                    c.IsViewer,
-                    c.State switch
-                    {
-                        ClientState.AwaitingPassword => "awaiting-password",
-                        ClientState.LoggingIn => "logging-in",
-                        _ => "authenticated",
-                    },
-                    c.Since,
-                    c.BytesIn,
-                    c.BytesOut))]);
+                _clients.Describe());
         }
     }
 
@@ -300,44 +267,7 @@ internal sealed class BoardSession : ISessionCore
             return;
         }
 
-        GatewayClient[] slow;
-        GatewayClient[] late;
-        GatewayClient[] all;
-        lock (_gate)
-        {
-            all = [.. _clients];
-            slow = [.. all.Where(c => c.IsStalled(now))];
-            late = [.. all.Where(c => c.State != ClientState.Authenticated && !c.LoginExpired && now - c.SinceTick > (long)_options.LoginTimeout.TotalMilliseconds)];
-            foreach (var client in late)
-            {
-                client.LoginExpired = true;
-            }
-        }
-
-        if (_options.ClientKeepAlive > TimeSpan.Zero)
-        {
-            // Pings go to clients only: a board ignores them and never answers.
-            long interval = (long)_options.ClientKeepAlive.TotalMilliseconds;
-            foreach (var client in all)
-            {
-                client.KeepAlive(now, interval);
-            }
-        }
-
-        foreach (var client in slow)
-        {
-            Drop(client); // its pending send is cancelled, which frees whoever waits on it
-        }
-
-        foreach (var client in late)
-        {
-            // A client that never finishes its password must not hold the board (or a place) for good; an opener's
-            // leaving ends the session, which lets go of the board.
-            string reason = $"no login within {_options.LoginTimeout.TotalSeconds:0} s";
-            LogClientDropped(_logger, client.Name, reason);
-            _ = client.CloseAsync(CloseReason.PolicyViolation, reason + ": connect again and send the password");
-        }
-
+        _clients.CheckTimers(now, Drop);
         _transfers.CheckStall(now);
     }
 
@@ -431,7 +361,7 @@ internal sealed class BoardSession : ISessionCore
             }
 
             var unfinished = ReferenceEquals(_board.MidMessage, client) ? client.MessageInProgress : null;
-            bool openerLeftEarly = ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last;
+            bool openerLeftEarly = ReferenceEquals(client, _clients.Opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last;
             bool othersStay = !last && _state != SessionState.Closing;
 
             // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
@@ -439,7 +369,7 @@ internal sealed class BoardSession : ISessionCore
             _input.Arbiter.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
             var transfer = _transfers.Arbiter.Leave(client, othersStay);
             _relay.Forget(client);
-            RefreshReceivers();
+            _clients.RefreshReceivers();
             return new Departure(last, openerLeftEarly, transfer, _transfers.Arbiter.Operation, leftRaw, leftPasting, drainText, unfinished);
         }
     }
@@ -532,9 +462,6 @@ internal sealed class BoardSession : ISessionCore
         {
         }
     }
-
-    private void RefreshReceivers() =>
-        _receivers = [.. _clients.Where(c => c.State == ClientState.Authenticated)];
 
     private async Task RunBoardAsync(Task? previous)
     {
@@ -652,7 +579,7 @@ internal sealed class BoardSession : ISessionCore
             }
             else
             {
-                receivers = _receivers;
+                receivers = _clients.Receivers;
                 rawOwner = _input.Arbiter.Owner;
                 view = _input.Arbiter.OnBoardText(frame.Payload.Span);
                 if (view == RawReplView.Confirmed)
@@ -664,7 +591,7 @@ internal sealed class BoardSession : ISessionCore
 
         if (loggedIn)
         {
-            await _login.CompleteAsync(_opener!).ConfigureAwait(false);
+            await _login.CompleteAsync(_clients.Opener!).ConfigureAwait(false);
         }
 
         if (!loggedIn && receivers.Length > 0)
@@ -683,17 +610,18 @@ internal sealed class BoardSession : ISessionCore
     /// </summary>
     private bool OnLoginText(ReadOnlySpan<byte> output, out GatewayClient[] receivers)
     {
-        bool accepted = _login.OnBoardText(output, _opener);
-        receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
-        if (!accepted || _opener is null)
+        var opener = _clients.Opener;
+        bool accepted = _login.OnBoardText(output, opener);
+        receivers = _clients.PresentOpener is { AutoPassword: null } present ? [present] : [];
+        if (!accepted || opener is null)
         {
             return false;
         }
 
         _state = SessionState.LoggedIn;
-        _login.Machine.Accept(_opener.Password);
-        _opener.State = ClientState.Authenticated;
-        RefreshReceivers();
+        _login.Machine.Accept(opener.Password);
+        opener.State = ClientState.Authenticated;
+        _clients.RefreshReceivers();
         return true;
     }
 
@@ -713,8 +641,8 @@ internal sealed class BoardSession : ISessionCore
             _state = SessionState.Closing;
             code = _endCode ?? code;
             reason = _endReason ?? reason;
-            clients = [.. _clients];
-            _receivers = [];
+            clients = _clients.ToArray();
+            _clients.ClearReceivers();
             _login.Machine.Dispose();
         }
 
