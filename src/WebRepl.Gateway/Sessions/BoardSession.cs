@@ -98,13 +98,8 @@ internal sealed class BoardSession : ISessionCore
 
     CancellationToken ISessionCore.Stopping => _stop.Token;
 
-    ValueTask<bool> ISessionCore.WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush) =>
-        WriteToBoardAsync(sender, payload, type, endOfMessage, flush);
-
     ValueTask<bool> ISessionCore.WriteAsSessionAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type) =>
         WriteToBoardAsync(this, payload, type, true);
-
-    void ISessionCore.Drop(GatewayClient client) => Drop(client);
 
     Task ISessionCore.Connected => _connected.Task;
 
@@ -117,10 +112,6 @@ internal sealed class BoardSession : ISessionCore
         return _clients.Count;
     }
 
-    ValueTask<bool> ISessionCore.ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage) =>
-        ForwardAsync(client, payload, type, endOfMessage);
-
-    Task ISessionCore.LeaveAsync(GatewayClient client, int? status, string reason) => LeaveAsync(client, status, reason);
 
     /// <summary>Adds a client; false with a reason when it cannot join, false without one when the session is closing.</summary>
     public bool TryAdd(GatewayClient client, out string? refusal)
@@ -164,7 +155,13 @@ internal sealed class BoardSession : ISessionCore
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.Stopping);
         int? closeStatus = null;
         string closeReason = "the client closed the connection";
-        if (!await GreetAsync(client).ConfigureAwait(false))
+        bool opener;
+        lock (_gate)
+        {
+            opener = ReferenceEquals(client, _clients.Opener);
+        }
+
+        if (!await _login.GreetAsync(client, opener).ConfigureAwait(false))
         {
             return;
         }
@@ -220,18 +217,6 @@ internal sealed class BoardSession : ISessionCore
             await _board.FlushAsync().ConfigureAwait(false);
             await LeaveAsync(client, closeStatus, closeReason).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>A client's start (see <see cref="LoginRelay.GreetAsync"/>). False when the client has left.</summary>
-    private async Task<bool> GreetAsync(GatewayClient client)
-    {
-        bool opener;
-        lock (_gate)
-        {
-            opener = ReferenceEquals(client, _clients.Opener);
-        }
-
-        return await _login.GreetAsync(client, opener).ConfigureAwait(false);
     }
 
     /// <summary>The session for <c>GET /api/sessions</c>.</summary>
@@ -296,7 +281,7 @@ internal sealed class BoardSession : ISessionCore
     /// client's next frame is already here (a burst: a PUT, a paste), the write waits in the board connection's
     /// send buffer for it, so that a burst costs one write; the client loop flushes before it waits again.
     /// </summary>
-    private async ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
+    public async ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
     {
         bool flush = !client.Connection.HasBufferedFrame;
         client.HoldsPutData = false;
@@ -315,7 +300,7 @@ internal sealed class BoardSession : ISessionCore
     }
 
     /// <summary>Writes to the board (<see cref="BoardLink.WriteAsync"/>), and follows a client's fragmented message.</summary>
-    private async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush = true)
+    public async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush = true)
     {
         if (!await _board.WriteAsync(sender, payload, type, endOfMessage, flush).ConfigureAwait(false))
         {
@@ -374,7 +359,8 @@ internal sealed class BoardSession : ISessionCore
         }
     }
 
-    private async Task LeaveAsync(GatewayClient client, int? status, string reason)
+    /// <summary>Takes a client out of the session and undoes what it leaves behind (<see cref="Detach"/>).</summary>
+    public async Task LeaveAsync(GatewayClient client, int? status, string reason)
     {
         if (Detach(client) is not { } departure)
         {
@@ -416,17 +402,9 @@ internal sealed class BoardSession : ISessionCore
         {
             End(CloseReason.InternalError, $"client {client.Name} left in the middle of a request record; the board cannot go on");
         }
-        else if (transfer == TransferLeave.FinishPut)
-        {
-            await _transfers.FinishAbandonedPutAsync().ConfigureAwait(false);
-        }
-        else if (transfer == TransferLeave.AskChunk)
-        {
-            await _transfers.AskAbandonedChunkAsync().ConfigureAwait(false);
-        }
         else
         {
-            _ = _transfers.PumpAsync();
+            await _transfers.AfterLeaveAsync(transfer).ConfigureAwait(false);
         }
 
         await client.DisposeAsync().ConfigureAwait(false);
@@ -480,20 +458,7 @@ internal sealed class BoardSession : ISessionCore
             {
                 if (frame.Type == WebSocketFrameType.Close)
                 {
-                    if (_login.Machine.DeniedSeen)
-                    {
-                        (code, reason) = (CloseReason.PolicyViolation, "Access denied: the board refused the password");
-                    }
-                    else if (frame.CloseStatus is int status)
-                    {
-                        code = CloseReason.IsSendable(status) ? status : CloseReason.Normal;
-                        reason = string.IsNullOrEmpty(frame.CloseReason) ? "the board closed the connection" : frame.CloseReason;
-                    }
-                    else if (frame.CloseReason is not null)
-                    {
-                        (code, reason) = (CloseReason.InternalError, "the board dropped the connection");
-                    }
-
+                    (code, reason) = BoardLink.CloseOf(frame, _login.Machine.DeniedSeen);
                     break;
                 }
 
@@ -575,7 +540,11 @@ internal sealed class BoardSession : ISessionCore
             loggingIn = _state == SessionState.LoggingIn;
             if (loggingIn)
             {
-                loggedIn = OnLoginText(frame.Payload.Span, out receivers);
+                loggedIn = _login.OnBoardText(frame.Payload.Span, _clients, out receivers);
+                if (loggedIn)
+                {
+                    _state = SessionState.LoggedIn;
+                }
             }
             else
             {
@@ -603,30 +572,8 @@ internal sealed class BoardSession : ISessionCore
         await _relay.SendAsIsAsync(receivers, frame).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The board's text while the opener logs in (under the lock): true when the board has just accepted the password.
-    /// <paramref name="receivers"/>: the opener, when it typed the password itself (the prompt and the answer to a
-    /// password the gateway typed are not the client's to see: it gets the answer as a board gives it, once accepted).
-    /// </summary>
-    private bool OnLoginText(ReadOnlySpan<byte> output, out GatewayClient[] receivers)
-    {
-        var opener = _clients.Opener;
-        bool accepted = _login.OnBoardText(output, opener);
-        receivers = _clients.PresentOpener is { AutoPassword: null } present ? [present] : [];
-        if (!accepted || opener is null)
-        {
-            return false;
-        }
-
-        _state = SessionState.LoggedIn;
-        _login.Machine.Accept(opener.Password);
-        opener.State = ClientState.Authenticated;
-        _clients.RefreshReceivers();
-        return true;
-    }
-
     /// <summary>A client that does not take its output within the send timeout is closed; the others go on.</summary>
-    private void Drop(GatewayClient client)
+    public void Drop(GatewayClient client)
     {
         LogClientDropped(_logger, client.Name, $"it did not take the board's output within {_options.ClientSendTimeout.TotalSeconds:0} s");
         _ = client.CloseAsync(CloseReason.PolicyViolation, "too slow: the client did not read the board's output");

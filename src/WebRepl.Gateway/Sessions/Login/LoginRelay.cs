@@ -117,10 +117,13 @@ internal sealed class LoginRelay(ISessionCore session, SessionRegistry registry,
 
     /// <summary>
     /// The board's text while the opener logs in (under the session's lock): true when the board has just accepted the
-    /// password. A refusal is counted against the opener that typed it.
+    /// password, and the opener is then authenticated. A refusal is counted against the opener that typed it.
+    /// <paramref name="receivers"/>: the opener, when it typed the password itself (the prompt and the answer to a
+    /// password the gateway typed are not the client's to see: it gets the answer as a board gives it, once accepted).
     /// </summary>
-    public bool OnBoardText(ReadOnlySpan<byte> text, GatewayClient? opener)
+    public bool OnBoardText(ReadOnlySpan<byte> text, ClientRoster clients, out GatewayClient[] receivers)
     {
+        var opener = clients.Opener;
         var progress = Machine.OnBoardText(text);
         if (progress.Denied && opener is { AutoPassword: null } denied)
         {
@@ -131,7 +134,16 @@ internal sealed class LoginRelay(ISessionCore session, SessionRegistry registry,
             LogHeldPasswordRefused(logger, session.BoardText);
         }
 
-        return progress.Accepted;
+        receivers = clients.PresentOpener is { AutoPassword: null } present ? [present] : [];
+        if (!progress.Accepted || opener is null)
+        {
+            return false;
+        }
+
+        Machine.Accept(opener.Password);
+        opener.State = ClientState.Authenticated;
+        clients.RefreshReceivers();
+        return true;
     }
 
     /// <summary>The board accepted the opener's password: joiners may be let in.</summary>

@@ -190,8 +190,25 @@ internal sealed class TransferRelay(ISessionCore session, BoardLink board, Gatew
         }
     }
 
+    /// <summary>After a client left (<see cref="TransferArbiter{TClient}.Leave"/>): its PUT finished with zeros, its GET drained, or the next waiting client's turn.</summary>
+    public async Task AfterLeaveAsync(TransferLeave leave)
+    {
+        if (leave == TransferLeave.FinishPut)
+        {
+            await FinishAbandonedPutAsync().ConfigureAwait(false);
+        }
+        else if (leave == TransferLeave.AskChunk)
+        {
+            await AskAbandonedChunkAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            _ = PumpAsync();
+        }
+    }
+
     /// <summary>A PUT whose client left: the board expects the rest of the file; zeros keep it in step (the file is incomplete anyway).</summary>
-    public async Task FinishAbandonedPutAsync()
+    private async Task FinishAbandonedPutAsync()
     {
         byte[] zeros = new byte[16 * 1024];
         while (true)
