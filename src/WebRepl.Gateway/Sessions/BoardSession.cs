@@ -25,9 +25,6 @@ namespace WebRepl.Gateway.Sessions;
 internal sealed class BoardSession : ISessionCore
 #pragma warning restore CA1001
 {
-    /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
-    internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
-
     private readonly SessionRegistry _registry;
     private readonly GatewayOptions _options;
     private readonly ILogger _logger;
@@ -549,12 +546,7 @@ internal sealed class BoardSession : ISessionCore
             else
             {
                 receivers = _clients.Receivers;
-                rawOwner = _input.Arbiter.Owner;
-                view = _input.Arbiter.OnBoardText(frame.Payload.Span);
-                if (view == RawReplView.Confirmed)
-                {
-                    LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
-                }
+                view = _input.OnBoardText(frame.Payload.Span, out rawOwner);
             }
         }
 

@@ -58,6 +58,19 @@ internal sealed class InputRelay(ISessionCore session, OutputRelay output, Func<
         return written;
     }
 
+    /// <summary>The board's text seen against a raw REPL claim (under the session's lock); <paramref name="owner"/>: the claiming client, if any.</summary>
+    public RawReplView OnBoardText(ReadOnlySpan<byte> text, out GatewayClient? owner)
+    {
+        owner = Arbiter.Owner;
+        var view = Arbiter.OnBoardText(text);
+        if (view == RawReplView.Confirmed)
+        {
+            LogRawRepl(logger, owner!.Name, session.BoardText, true);
+        }
+
+        return view;
+    }
+
     /// <summary>A client that left in the raw REPL: the board goes back to the friendly REPL for the others (a raw-paste under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).</summary>
     public async Task LeaveRawReplAsync(GatewayClient client, bool pasting)
     {

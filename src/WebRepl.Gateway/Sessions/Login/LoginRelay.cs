@@ -12,6 +12,9 @@ namespace WebRepl.Gateway.Sessions;
 /// </summary>
 internal sealed class LoginRelay(ISessionCore session, SessionRegistry registry, string key, OutputRelay output, GatewayOptions options, ILogger logger)
 {
+    /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
+    internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
+
     private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The state machine (call it under the session's lock).</summary>
@@ -214,7 +217,7 @@ internal sealed class LoginRelay(ISessionCore session, SessionRegistry registry,
         }
 
         // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
-        await Task.Delay(BoardSession.WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.Delay(WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await client.SendAsync(LoginGate.DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
         await client.CloseAsync(CloseReason.PolicyViolation, "Access denied: wrong password").ConfigureAwait(false);
     }
