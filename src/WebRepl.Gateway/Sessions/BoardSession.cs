@@ -15,11 +15,9 @@ namespace WebRepl.Gateway.Sessions;
 ///  viewer C (?view)     ─┘   binary: one client's transfer at a time, others  │   frames below 64 KiB)
 ///                            held; replies go back to the requesting client  ┘
 /// </code>
-/// Login: the board asks <c>Password: </c> once per connection. The first client answers the board itself;
-/// the gateway keeps that line (in memory only) once the board accepts it. A client that joins later is
-/// asked <c>Password: </c> by the gateway, which compares its line with the accepted one as the board would
-/// and answers as the board would (<c>WebREPL connected</c> or <c>Access denied</c>): sharing never skips the
-/// password. A viewer must know the password too; its input is then dropped.
+/// A coordinator: it runs the client loops and the board loop, holds the lock, and hands each frame to the relay that
+/// carries out its state machine's decisions (<see cref="LoginRelay"/>, <see cref="InputRelay"/>,
+/// <see cref="TransferRelay"/>, <see cref="OutputRelay"/>); <see cref="ClientRoster"/> keeps who is in it.
 /// </summary>
 #pragma warning disable CA1001 // Its semaphores have no wait handles and its token source no timer left once ended: nothing to release, and late callbacks may still touch them.
 internal sealed class BoardSession : ISessionCore
@@ -377,15 +375,7 @@ internal sealed class BoardSession : ISessionCore
             await WriteToBoardAsync(client, ReadOnlyMemory<byte>.Empty, type, true).ConfigureAwait(false);
         }
 
-        if (leftRaw)
-        {
-            await _input.LeaveRawReplAsync(client, leftPasting).ConfigureAwait(false);
-        }
-
-        if (drainText)
-        {
-            await _input.DrainAsync().ConfigureAwait(false);
-        }
+        await _input.AfterLeaveAsync(client, leftRaw, leftPasting, drainText).ConfigureAwait(false);
 
         if (last)
         {

@@ -71,11 +71,23 @@ internal sealed class InputRelay(ISessionCore session, OutputRelay output, Func<
         return view;
     }
 
-    /// <summary>A client that left in the raw REPL: the board goes back to the friendly REPL for the others (a raw-paste under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).</summary>
-    public async Task LeaveRawReplAsync(GatewayClient client, bool pasting)
+    /// <summary>
+    /// After a client left (<see cref="RawReplArbiter{TClient}.Leave"/>): when it was in the raw REPL, the board goes back
+    /// to the friendly REPL for the others (a raw-paste under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would
+    /// be taken as code); then the others' held input goes on when <paramref name="drain"/>.
+    /// </summary>
+    public async Task AfterLeaveAsync(GatewayClient client, bool leftRaw, bool pasting, bool drain)
     {
-        LogRawRepl(logger, client.Name, session.BoardText, false);
-        await session.WriteAsSessionAsync(pasting ? EndPasteAndLeaveRawRepl : LeaveRawRepl, WebSocketFrameType.Text).ConfigureAwait(false);
+        if (leftRaw)
+        {
+            LogRawRepl(logger, client.Name, session.BoardText, false);
+            await session.WriteAsSessionAsync(pasting ? EndPasteAndLeaveRawRepl : LeaveRawRepl, WebSocketFrameType.Text).ConfigureAwait(false);
+        }
+
+        if (drain)
+        {
+            await DrainAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Sends held input in the order it was typed (see <see cref="RawReplArbiter{TClient}.TryTakeHeld"/>).</summary>

@@ -5,9 +5,12 @@ using static WebRepl.Gateway.Sessions.SessionLog;
 namespace WebRepl.Gateway.Sessions;
 
 /// <summary>
-/// Carries out the <see cref="LoginGate"/>'s part: a client's way in. The opener's bytes go to the board as its
-/// password (or the gateway types the password it holds); a joiner is asked <c>Password: </c> and its line compared
-/// with the accepted one, answered as the board would, slowly when wrong. Failures are counted for the lockout.
+/// Carries out the <see cref="LoginGate"/>'s part: a client's way in. The board asks <c>Password: </c> once per
+/// connection. The first client answers the board itself (or the gateway types the password it holds); the gateway
+/// keeps that line (in memory only) once the board accepts it. A client that joins later is asked <c>Password: </c>
+/// by the gateway, which compares its line with the accepted one as the board would and answers as the board would
+/// (<c>WebREPL connected</c> or <c>Access denied</c>, slowly when wrong): sharing never skips the password. A viewer
+/// must know the password too; its input is then dropped. Failures are counted for the lockout.
 /// Called by the <see cref="BoardSession"/>; the gate is called under the session's lock.
 /// </summary>
 internal sealed class LoginRelay(ISessionCore session, SessionRegistry registry, string key, OutputRelay output, GatewayOptions options, ILogger logger)
