@@ -57,6 +57,28 @@ internal sealed class BoardLink(WebReplTarget target, IPAddress? address, Gatewa
         return frame;
     }
 
+    /// <summary>
+    /// Why the board's connection ended, from its close frame: the status and reason the clients are closed with
+    /// (<paramref name="passwordRefused"/>: the board answered the password with <c>Access denied</c>).
+    /// </summary>
+    public static (int Code, string Reason) CloseOf(WebSocketFrame frame, bool passwordRefused)
+    {
+        if (passwordRefused)
+        {
+            return (CloseReason.PolicyViolation, "Access denied: the board refused the password");
+        }
+
+        if (frame.CloseStatus is int status)
+        {
+            return (CloseReason.IsSendable(status) ? status : CloseReason.Normal,
+                string.IsNullOrEmpty(frame.CloseReason) ? "the board closed the connection" : frame.CloseReason);
+        }
+
+        return frame.CloseReason is not null
+            ? (CloseReason.InternalError, "the board dropped the connection")
+            : (CloseReason.Normal, "the board closed the connection");
+    }
+
     /// <summary>The board's next frame (its payload counted).</summary>
     public async ValueTask<WebSocketFrame> ReceiveAsync()
     {

@@ -15,62 +15,33 @@ namespace WebRepl.Gateway.Sessions;
 ///  viewer C (?view)     ─┘   binary: one client's transfer at a time, others  │   frames below 64 KiB)
 ///                            held; replies go back to the requesting client  ┘
 /// </code>
-/// Login: the board asks <c>Password: </c> once per connection. The first client answers the board itself;
-/// the gateway keeps that line (in memory only) once the board accepts it. A client that joins later is
-/// asked <c>Password: </c> by the gateway, which compares its line with the accepted one as the board would
-/// and answers as the board would (<c>WebREPL connected</c> or <c>Access denied</c>): sharing never skips the
-/// password. A viewer must know the password too; its input is then dropped.
+/// A coordinator: it runs the client loops and the board loop, holds the lock, and hands each frame to the relay that
+/// carries out its state machine's decisions (<see cref="LoginRelay"/>, <see cref="InputRelay"/>,
+/// <see cref="TransferRelay"/>, <see cref="OutputRelay"/>); <see cref="ClientRoster"/> keeps who is in it.
 /// </summary>
 #pragma warning disable CA1001 // Its semaphores have no wait handles and its token source no timer left once ended: nothing to release, and late callbacks may still touch them.
-internal sealed class BoardSession
+internal sealed class BoardSession : ISessionCore
 #pragma warning restore CA1001
 {
-    // A PUT's data from a client that streams fast is written to the board in pieces of this size at least (its last
-    // frame at once): one write, and one wake-up of the board, per piece instead of per frame or two. Only while the
-    // client's frames come closer together than PutHoldGap: from a slower client (a browser far away) every frame
-    // goes on at once, so that the board never waits for the gateway.
-    private const int PutHoldBytes = 32 * 1024;
-    private static readonly long PutHoldGap = Stopwatch.Frequency / 5000; // 0.2 ms
-
-    private static readonly byte[] RawHoldNotice =
-        "\r\n[gateway] Another client is running code on the board (raw REPL): what you type is sent when it is done. Ctrl-C interrupts it.\r\n"u8.ToArray();
-
-    private static readonly byte[] HeldTextFullNotice =
-        "\r\n[gateway] Input dropped: too much typed while another client's code runs.\r\n"u8.ToArray();
-
-
-    private static readonly byte[] LeaveRawRepl = [0x02];
-
-    private static readonly byte[] EndPasteAndLeaveRawRepl = [0x03, 0x02];
-
-    /// <summary>How long a joiner with a wrong password waits for the answer.</summary>
-    internal static readonly TimeSpan WrongPasswordDelay = TimeSpan.FromSeconds(1);
-
-    private static readonly byte[] MoreRequest = [0];
-
     private readonly SessionRegistry _registry;
     private readonly GatewayOptions _options;
     private readonly ILogger _logger;
     private readonly IPAddress? _address;
     private readonly Lock _gate = new();
-    private readonly List<GatewayClient> _clients = [];
-    private readonly SemaphoreSlim _pump = new(1, 1);
+    private readonly ClientRoster _clients;
 
     // Whose turn it is to send text to the clients: the board's output, the gateway's own lines, and a joiner let in
     // and told "WebREPL connected" (it gets everything the board prints after that answer, and nothing before it).
     private readonly OutputRelay _relay;
-    private readonly TransferArbiter<GatewayClient> _transfers = new();
+    private readonly TransferRelay _transfers;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<bool> _loginDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly LoginGate _login = new();
-    private readonly RawReplArbiter<GatewayClient> _input = new();
+    private readonly LoginRelay _login;
+    private readonly InputRelay _input;
 
-    private GatewayClient[] _receivers = [];
     private readonly BoardLink _board;
     private SessionState _state = SessionState.Connecting;
-    private GatewayClient? _opener;
     private int? _endCode;
     private string? _endReason;
     private long _lastActivity = Environment.TickCount64;
@@ -85,7 +56,11 @@ internal sealed class BoardSession
         _options = options;
         _logger = logger;
         _board = new BoardLink(target, address, options, _stop.Token);
+        _clients = new ClientRoster(_gate, options, logger);
         _relay = new OutputRelay(Drop);
+        _input = new InputRelay(this, _relay, () => _clients.Receivers, logger);
+        _transfers = new TransferRelay(this, _board, options, logger);
+        _login = new LoginRelay(this, registry, key, _relay, options, logger);
     }
 
     private enum SessionState
@@ -107,7 +82,31 @@ internal sealed class BoardSession
     /// <summary>Completes when the board connection is closed and the session has left the registry.</summary>
     public Task Released => _released.Task;
 
-    private string BoardText => Name is null ? Target.ToString() : $"{Name} ({Target})";
+    /// <summary>The board as the logs name it.</summary>
+    public string BoardText => Name is null ? Target.ToString() : $"{Name} ({Target})";
+
+    Lock ISessionCore.Gate => _gate;
+
+    bool ISessionCore.IsClosing => _state == SessionState.Closing;
+
+    GatewayClient? ISessionCore.PresentOpener => _clients.PresentOpener;
+
+    CancellationToken ISessionCore.Stopping => _stop.Token;
+
+    ValueTask<bool> ISessionCore.WriteAsSessionAsync(ReadOnlyMemory<byte> payload, WebSocketFrameType type) =>
+        WriteToBoardAsync(this, payload, type, true);
+
+    Task ISessionCore.Connected => _connected.Task;
+
+    bool ISessionCore.IsLoggingIn => _state == SessionState.LoggingIn;
+
+    int ISessionCore.Authenticate(GatewayClient client)
+    {
+        client.State = ClientState.Authenticated;
+        _clients.RefreshReceivers();
+        return _clients.Count;
+    }
+
 
     /// <summary>Adds a client; false with a reason when it cannot join, false without one when the session is closing.</summary>
     public bool TryAdd(GatewayClient client, out string? refusal)
@@ -120,26 +119,7 @@ internal sealed class BoardSession
                 return false;
             }
 
-            if (_clients.Count > 0 && _options.Exclusive)
-            {
-                refusal = "the board is in use by another client of this gateway (it runs with --exclusive)";
-                return false;
-            }
-
-            if (_clients.Count >= _options.MaxClientsPerSession)
-            {
-                refusal = $"the board already has {_clients.Count} clients, the most the gateway allows (--max-clients)";
-                return false;
-            }
-
-            _clients.Add(client);
-            if (_opener is null)
-            {
-                _opener = client;
-                client.State = ClientState.LoggingIn;
-            }
-
-            return true;
+            return _clients.TryAdd(client, out refusal);
         }
     }
 
@@ -170,7 +150,13 @@ internal sealed class BoardSession
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.Stopping);
         int? closeStatus = null;
         string closeReason = "the client closed the connection";
-        if (!await GreetAsync(client).ConfigureAwait(false))
+        bool opener;
+        lock (_gate)
+        {
+            opener = ReferenceEquals(client, _clients.Opener);
+        }
+
+        if (!await _login.GreetAsync(client, opener).ConfigureAwait(false))
         {
             return;
         }
@@ -197,7 +183,7 @@ internal sealed class BoardSession
 
                 client.CountIn(frame.Payload.Length);
                 long arrived = Stopwatch.GetTimestamp();
-                client.StreamingFast = arrived - client.LastFrameAt < PutHoldGap;
+                client.StreamingFast = arrived - client.LastFrameAt < TransferRelay.PutHoldGap;
                 client.LastFrameAt = arrived;
                 Touch();
                 if (!await OnClientFrameAsync(client, frame).ConfigureAwait(false))
@@ -228,64 +214,12 @@ internal sealed class BoardSession
         }
     }
 
-    /// <summary>
-    /// A client's start: the opener answers the board (or the gateway types for it); a joiner is asked for the password,
-    /// as the board would ask it (or the gateway answers for it). False when the client has left.
-    /// </summary>
-    private async Task<bool> GreetAsync(GatewayClient client)
-    {
-        bool opener;
-        lock (_gate)
-        {
-            opener = ReferenceEquals(client, _opener);
-        }
-
-        if (opener)
-        {
-            LogOpened(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, client.IsViewer);
-            if (client.AutoPassword is not null)
-            {
-                _ = TypePasswordForAsync(client);
-            }
-
-            return true;
-        }
-
-        if (client.AutoPassword is { } password)
-        {
-            // The gateway answers for it with the board's password it holds (see GatewayOptions.BoardPasswords).
-            bool joined = false;
-            try
-            {
-                joined = await CheckJoinerAsync(client, new WebSocketFrame(WebSocketFrameType.Text, password)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            if (!joined)
-            {
-                await LeaveAsync(client, null, "the gateway's password for the board was not accepted").ConfigureAwait(false);
-            }
-
-            return joined;
-        }
-
-        if (!await client.SendAsync(LoginGate.Prompt, WebSocketFrameType.Text).ConfigureAwait(false))
-        {
-            await LeaveAsync(client, null, "the client went away").ConfigureAwait(false);
-            return false;
-        }
-
-        return true;
-    }
-
     /// <summary>The session for <c>GET /api/sessions</c>.</summary>
     public SessionInfo Describe()
     {
         lock (_gate)
         {
-            string? transfer = _transfers.Operation is { } op ? $"{op} by {(_transfers.Owner?.Name ?? (_transfers.Abandoned ? "the gateway (its client left)" : "?"))}" : null;
+            string? transfer = _transfers.Describe();
             return new SessionInfo(
                 Target.ToString(),
                 Name,
@@ -300,20 +234,7 @@ internal sealed class BoardSession
                 _board.BytesOut,
                 _board.BytesIn,
                 transfer,
-                [.. _clients.Select(c => new ClientInfo(
-                    c.Id,
-                    c.Remote,
-                    c.Origin,
-                    c.IsViewer,
-                    c.State switch
-                    {
-                        ClientState.AwaitingPassword => "awaiting-password",
-                        ClientState.LoggingIn => "logging-in",
-                        _ => "authenticated",
-                    },
-                    c.Since,
-                    c.BytesIn,
-                    c.BytesOut))]);
+                _clients.Describe());
         }
     }
 
@@ -326,56 +247,8 @@ internal sealed class BoardSession
             return;
         }
 
-        GatewayClient[] slow;
-        GatewayClient[] late;
-        GatewayClient[] all;
-        lock (_gate)
-        {
-            all = [.. _clients];
-            slow = [.. all.Where(c => c.IsStalled(now))];
-            late = [.. all.Where(c => c.State != ClientState.Authenticated && !c.LoginExpired && now - c.SinceTick > (long)_options.LoginTimeout.TotalMilliseconds)];
-            foreach (var client in late)
-            {
-                client.LoginExpired = true;
-            }
-        }
-
-        if (_options.ClientKeepAlive > TimeSpan.Zero)
-        {
-            // Pings go to clients only: a board ignores them and never answers.
-            long interval = (long)_options.ClientKeepAlive.TotalMilliseconds;
-            foreach (var client in all)
-            {
-                client.KeepAlive(now, interval);
-            }
-        }
-
-        foreach (var client in slow)
-        {
-            Drop(client); // its pending send is cancelled, which frees whoever waits on it
-        }
-
-        foreach (var client in late)
-        {
-            // A client that never finishes its password must not hold the board (or a place) for good; an opener's
-            // leaving ends the session, which lets go of the board.
-            string reason = $"no login within {_options.LoginTimeout.TotalSeconds:0} s";
-            LogClientDropped(_logger, client.Name, reason);
-            _ = client.CloseAsync(CloseReason.PolicyViolation, reason + ": connect again and send the password");
-        }
-
-        GatewayClient? stalled;
-        bool released;
-        lock (_gate)
-        {
-            released = _transfers.CheckStall(now, (long)_options.TransferStallTimeout.TotalMilliseconds, out stalled);
-        }
-
-        if (released)
-        {
-            LogTransferStalled(_logger, stalled?.Name ?? "the gateway (its client left)", BoardText, _options.TransferStallTimeout.TotalSeconds);
-            _ = PumpBinaryAsync();
-        }
+        _clients.CheckTimers(now, Drop);
+        _transfers.CheckStall(now);
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
@@ -390,44 +263,9 @@ internal sealed class BoardSession
             sessionState = _state;
         }
 
-        if (state == ClientState.LoggingIn && client.AutoPassword is not null)
+        if (state is ClientState.LoggingIn or ClientState.AwaitingPassword)
         {
-            // The gateway types this client's password: what it sends meanwhile is input for after the login.
-            if (!await _loginDone.Task.WaitAsync(client.Stopping).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            return await ForwardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
-        }
-
-        if (state == ClientState.LoggingIn)
-        {
-            if (sessionState == SessionState.Connecting)
-            {
-                // Typed before the board was reached (the board's prompt was not even shown yet): wait for it.
-                await _connected.Task.WaitAsync(client.Stopping).ConfigureAwait(false);
-            }
-
-            lock (_gate)
-            {
-                state = client.State;
-                if (state == ClientState.LoggingIn && !client.Password.IsComplete)
-                {
-                    client.Password.Feed(frame.Payload.Span);
-                }
-            }
-
-            if (state == ClientState.LoggingIn)
-            {
-                // Before login every byte is password to the board, whatever the frame type: straight through.
-                return await WriteToBoardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
-            }
-        }
-
-        if (state == ClientState.AwaitingPassword)
-        {
-            return await CheckJoinerAsync(client, frame).ConfigureAwait(false);
+            return await _login.OnFrameAsync(client, frame, state, sessionState == SessionState.Connecting).ConfigureAwait(false);
         }
 
         return await ForwardAsync(client, frame.Payload, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
@@ -438,7 +276,7 @@ internal sealed class BoardSession
     /// client's next frame is already here (a burst: a PUT, a paste), the write waits in the board connection's
     /// send buffer for it, so that a burst costs one write; the client loop flushes before it waits again.
     /// </summary>
-    private async ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
+    public async ValueTask<bool> ForwardAsync(GatewayClient client, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage)
     {
         bool flush = !client.Connection.HasBufferedFrame;
         client.HoldsPutData = false;
@@ -450,238 +288,14 @@ internal sealed class BoardSession
 
         if (type == WebSocketFrameType.Text)
         {
-            return await ForwardTextAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
+            return await _input.ForwardAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
         }
 
-        return await ForwardBinaryAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
-    }
-
-    /// <summary>Binary data: straight to the board when nothing stands in its way, else held for its turn (<see cref="TransferArbiter{TClient}"/>).</summary>
-    private async ValueTask<bool> ForwardBinaryAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
-    {
-        const WebSocketFrameType type = WebSocketFrameType.Binary;
-        bool mayHold = false;
-        bool direct;
-        bool idleNow = false;
-        bool readAhead = false;
-        lock (_gate)
-        {
-            direct = _transfers.TryGoDirect(client, ref payload, _state == SessionState.Closing, Environment.TickCount64, out bool midPut);
-            if (direct)
-            {
-                // Held only between two data frames of a PUT: never its record (the client waits for the board's
-                // answer to it), never its last frame (the board answers once all has come).
-                mayHold = midPut && client.StreamingFast;
-                readAhead = payload.IsEmpty && TakeReadAhead();
-                idleNow = _transfers.IsIdle;
-            }
-        }
-
-        if (direct && payload.IsEmpty && endOfMessage && client.MessageInProgress is null)
-        {
-            // Only the request byte the gateway already sent for it (GET read-ahead): the client has caught up, so
-            // the next chunk may be asked for now; when it was the last thing the transfer waited for, a waiting
-            // client may go.
-            if (readAhead)
-            {
-                return await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
-            }
-
-            if (idleNow)
-            {
-                await PumpBinaryAsync().ConfigureAwait(false);
-            }
-
-            return true;
-        }
-
-        if (direct)
-        {
-            // Held by the pump's semaphore so that a pump started by a reply cannot overtake this frame.
-            await _pump.WaitAsync(client.Stopping).ConfigureAwait(false);
-            try
-            {
-                client.HoldsPutData = mayHold && _board.BufferedSendBytes + payload.Length < PutHoldBytes;
-                flush &= !client.HoldsPutData;
-
-                return await WriteToBoardAsync(client, payload, type, endOfMessage, flush).ConfigureAwait(false);
-            }
-            finally
-            {
-                _pump.Release();
-            }
-        }
-
-        bool held;
-        bool queued;
-        lock (_gate)
-        {
-            held = _transfers.Hold(client, payload, endOfMessage, Math.Max(4L * _options.MaxMessageBytes, 1 << 20), out queued);
-        }
-
-        if (queued)
-        {
-            LogHeld(_logger, client.Name, _transfers.Owner?.Name ?? "the gateway", BoardText);
-        }
-
-        if (!held)
-        {
-            LogClientDropped(_logger, client.Name, "too much binary data held while another client's file transfer ran");
-            await client.CloseAsync(CloseReason.PolicyViolation, "too much binary data sent while another client's file transfer was under way").ConfigureAwait(false);
-            return false;
-        }
-
-        await PumpBinaryAsync().ConfigureAwait(false);
-        return true;
-    }
-
-    /// <summary>Terminal input: to the board, or held for another client's raw REPL (<see cref="RawReplArbiter{TClient}"/>).</summary>
-    private async ValueTask<bool> ForwardTextAsync(GatewayClient client, ReadOnlyMemory<byte> payload, bool endOfMessage, bool flush)
-    {
-        InputDecision decision;
-        lock (_gate)
-        {
-            decision = _input.OnInput(client, payload.Span, endOfMessage && client.MessageInProgress is null);
-        }
-
-        ArmRawReplTimer(decision.Claim);
-        bool written = true;
-        if (decision.Write)
-        {
-            written = await WriteToBoardAsync(client, payload, WebSocketFrameType.Text, endOfMessage, flush).ConfigureAwait(false);
-        }
-        else if (decision.Interrupts > 0)
-        {
-            written = await WriteToBoardAsync(client, Enumerable.Repeat((byte)0x03, decision.Interrupts).ToArray(), WebSocketFrameType.Text, true).ConfigureAwait(false);
-        }
-
-        if (written && decision.Notice != InputNotice.None)
-        {
-            written = await _relay.TellAsync(client, decision.Notice == InputNotice.Held ? RawHoldNotice : HeldTextFullNotice).ConfigureAwait(false);
-        }
-
-        if (decision.Drain)
-        {
-            await DrainHeldTextAsync().ConfigureAwait(false);
-        }
-
-        return written;
-    }
-
-    /// <summary>True when the gateway should ask the board for the owner's next GET chunk now (under the lock; see <see cref="TransferArbiter{TClient}.TakeReadAhead"/>).</summary>
-    private bool TakeReadAhead() =>
-        _transfers.TakeReadAhead(_options.GetReadAhead && _state != SessionState.Closing && _board.MidMessage is null);
-
-    /// <summary>A raw REPL claim's timer: a Ctrl-A that the board did not answer with its banner in time was not raw REPL.</summary>
-    private void ArmRawReplTimer(long? claim)
-    {
-        if (claim is { } id)
-        {
-            _ = ConfirmRawReplAsync(id);
-        }
-    }
-
-    private async Task ConfirmRawReplAsync(long claim)
-    {
-        try
-        {
-            await Task.Delay(RawReplArbiter<GatewayClient>.ConfirmTimeout, _stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        bool drain;
-        lock (_gate)
-        {
-            if (!_input.OnConfirmTimeout(claim, out drain))
-            {
-                return;
-            }
-        }
-
-        // The others' input goes on, and what they were not shown of the board's answer goes out.
-        await _relay.ReleaseHeldAsync(ReceiversUnlessOnTrial, _stop.Token).ConfigureAwait(false);
-        if (drain)
-        {
-            await DrainHeldTextAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Sends held input in the order it was typed (see <see cref="RawReplArbiter{TClient}.TryTakeHeld"/>).</summary>
-    private async Task DrainHeldTextAsync()
-    {
-        while (true)
-        {
-            ReadOnlyMemory<byte> payload;
-            long? claim;
-            lock (_gate)
-            {
-                if (!_input.TryTakeHeld(_state == SessionState.Closing, out _, out payload, out claim))
-                {
-                    return;
-                }
-            }
-
-            ArmRawReplTimer(claim);
-            // As the session: a client in the middle of a fragmented message of its own does not get this inside it.
-            if (!await WriteToBoardAsync(this, payload, WebSocketFrameType.Text, true).ConfigureAwait(false))
-            {
-                lock (_gate)
-                {
-                    _input.StopDraining();
-                }
-
-                return;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Sends held binary frames to the board: the owner's while its request is under way, then the next waiting
-    /// client's, in the order they asked. One pump at a time.
-    /// </summary>
-    private async Task PumpBinaryAsync()
-    {
-        try
-        {
-            await _pump.WaitAsync(_stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        try
-        {
-            while (true)
-            {
-                GatewayClient sender;
-                ReadOnlyMemory<byte> payload;
-                bool endOfMessage;
-                lock (_gate)
-                {
-                    if (!_transfers.TryNext(_board.MidMessage, _state == SessionState.Closing, Environment.TickCount64, out sender, out payload, out endOfMessage))
-                    {
-                        return;
-                    }
-                }
-
-                if (!await WriteToBoardAsync(sender, payload, WebSocketFrameType.Binary, endOfMessage).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            _pump.Release();
-        }
+        return await _transfers.ForwardAsync(client, payload, endOfMessage, flush).ConfigureAwait(false);
     }
 
     /// <summary>Writes to the board (<see cref="BoardLink.WriteAsync"/>), and follows a client's fragmented message.</summary>
-    private async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush = true)
+    public async ValueTask<bool> WriteToBoardAsync(object sender, ReadOnlyMemory<byte> payload, WebSocketFrameType type, bool endOfMessage, bool flush = true)
     {
         if (!await _board.WriteAsync(sender, payload, type, endOfMessage, flush).ConfigureAwait(false))
         {
@@ -694,125 +308,6 @@ internal sealed class BoardSession
         }
 
         return true;
-    }
-
-    /// <summary>A joining client's password line: compared with the accepted one once the session is logged in.</summary>
-    private async ValueTask<bool> CheckJoinerAsync(GatewayClient client, WebSocketFrame frame)
-    {
-        int used;
-        lock (_gate)
-        {
-            used = client.Password.Feed(frame.Payload.Span);
-            if (!client.Password.IsComplete)
-            {
-                return true;
-            }
-        }
-
-        if (!await _loginDone.Task.WaitAsync(client.Stopping).ConfigureAwait(false))
-        {
-            return false; // the session ended before anyone logged in; the end closes this client with the reason
-        }
-
-        bool right;
-        lock (_gate)
-        {
-            // An address locked out meanwhile gets no more guesses, even on a connection it opened before.
-            right = _login.Admits(client.Password) && !_registry.Logins.IsLockedOut(client.Address, client.Origin, Key, out _);
-        }
-
-        if (!right)
-        {
-            if (client.AutoPassword is null)
-            {
-                LogWrongPassword(_logger, client.Name, client.Remote, BoardText);
-                RecordFailure(client);
-            }
-            else
-            {
-                LogHeldPasswordRefused(_logger, BoardText);
-            }
-
-            // A pause before the answer, as login prompts make, so that guessing through the gateway is slow.
-            await Task.Delay(WrongPasswordDelay, client.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await client.SendAsync(LoginGate.DeniedReply, WebSocketFrameType.Text).ConfigureAwait(false);
-            await client.CloseAsync(CloseReason.PolicyViolation, "Access denied: wrong password").ConfigureAwait(false);
-            return false;
-        }
-
-        // A receiver before the answer is on its way: the board's output that follows the answer (the board may print
-        // at once, or another client makes it print as soon as this one is in) reaches it. Not after: the answer could
-        // reach the client first, and what the board prints meanwhile would be missed.
-        int count;
-        if (!await _relay.WaitAsync(client.Stopping).ConfigureAwait(false))
-        {
-            return false;
-        }
-
-        try
-        {
-            lock (_gate)
-            {
-                client.State = ClientState.Authenticated;
-                count = _clients.Count;
-                RefreshReceivers();
-            }
-
-            if (!await client.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
-            {
-                return false;
-            }
-        }
-        finally
-        {
-            _relay.Release();
-        }
-
-        _registry.LoginDone(client);
-        _registry.Logins.RecordSuccess(client.Address, client.Origin, Key);
-        LogJoined(_logger, client.Name, client.Remote, client.Origin ?? "none", BoardText, count, client.IsViewer);
-        var rest = frame.Payload[used..];
-        return rest.IsEmpty || await ForwardAsync(client, rest, frame.Type, frame.EndOfMessage).ConfigureAwait(false);
-    }
-
-    /// <summary>Types the board's password for the opener once the board is reached (see GatewayOptions.BoardPasswords).</summary>
-    private async Task TypePasswordForAsync(GatewayClient client)
-    {
-        try
-        {
-            await _connected.Task.WaitAsync(client.Stopping).ConfigureAwait(false);
-            byte[] password = client.AutoPassword!;
-            lock (_gate)
-            {
-                if (client.State != ClientState.LoggingIn || _state != SessionState.LoggingIn)
-                {
-                    return;
-                }
-
-                client.Password.Feed(password);
-            }
-
-            await WriteToBoardAsync(client, password, WebSocketFrameType.Text, true).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client or the session is gone.
-        }
-    }
-
-    /// <summary>Counts a wrong password from a client, and logs what it locked.</summary>
-    private void RecordFailure(GatewayClient client)
-    {
-        var locked = _registry.Logins.RecordFailure(client.Address, client.Origin, Key);
-        if (locked.HasFlag(Security.LoginGuard.Locked.Client))
-        {
-            LogLockout(_logger, client.Remote, _options.LoginLockout.TotalMinutes);
-        }
-
-        if (locked.HasFlag(Security.LoginGuard.Locked.Board))
-        {
-            LogBoardLockout(_logger, BoardText, _options.LoginFailureLimit * Security.LoginGuard.BoardFactor, _options.LoginLockout.TotalMinutes);
-        }
     }
 
     /// <summary>What a client's leaving undoes (<see cref="Detach"/>).</summary>
@@ -846,20 +341,21 @@ internal sealed class BoardSession
             }
 
             var unfinished = ReferenceEquals(_board.MidMessage, client) ? client.MessageInProgress : null;
-            bool openerLeftEarly = ReferenceEquals(client, _opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last;
+            bool openerLeftEarly = ReferenceEquals(client, _clients.Opener) && _state is SessionState.Connecting or SessionState.LoggingIn && !last;
             bool othersStay = !last && _state != SessionState.Closing;
 
             // Its raw REPL ends with it: the board goes back to the friendly REPL for the others (a raw-paste
             // under way is ended with Ctrl-C first: in raw-paste, Ctrl-B would be taken as code).
-            _input.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
-            var transfer = _transfers.Leave(client, othersStay);
+            _input.Arbiter.Leave(client, othersStay, out bool leftRaw, out bool leftPasting, out bool drainText);
+            var transfer = _transfers.Arbiter.Leave(client, othersStay);
             _relay.Forget(client);
-            RefreshReceivers();
-            return new Departure(last, openerLeftEarly, transfer, _transfers.Operation, leftRaw, leftPasting, drainText, unfinished);
+            _clients.RefreshReceivers();
+            return new Departure(last, openerLeftEarly, transfer, _transfers.Arbiter.Operation, leftRaw, leftPasting, drainText, unfinished);
         }
     }
 
-    private async Task LeaveAsync(GatewayClient client, int? status, string reason)
+    /// <summary>Takes a client out of the session and undoes what it leaves behind (<see cref="Detach"/>).</summary>
+    public async Task LeaveAsync(GatewayClient client, int? status, string reason)
     {
         if (Detach(client) is not { } departure)
         {
@@ -879,16 +375,7 @@ internal sealed class BoardSession
             await WriteToBoardAsync(client, ReadOnlyMemory<byte>.Empty, type, true).ConfigureAwait(false);
         }
 
-        if (leftRaw)
-        {
-            LogRawRepl(_logger, client.Name, BoardText, false);
-            await WriteToBoardAsync(this, leftPasting ? EndPasteAndLeaveRawRepl : LeaveRawRepl, WebSocketFrameType.Text, true).ConfigureAwait(false);
-        }
-
-        if (drainText)
-        {
-            await DrainHeldTextAsync().ConfigureAwait(false);
-        }
+        await _input.AfterLeaveAsync(client, leftRaw, leftPasting, drainText).ConfigureAwait(false);
 
         if (last)
         {
@@ -902,51 +389,12 @@ internal sealed class BoardSession
         {
             End(CloseReason.InternalError, $"client {client.Name} left in the middle of a request record; the board cannot go on");
         }
-        else if (transfer == TransferLeave.FinishPut)
-        {
-            await FinishAbandonedPutAsync().ConfigureAwait(false);
-        }
-        else if (transfer == TransferLeave.AskChunk)
-        {
-            await AskAbandonedChunkAsync().ConfigureAwait(false);
-        }
         else
         {
-            _ = PumpBinaryAsync();
+            await _transfers.AfterLeaveAsync(transfer).ConfigureAwait(false);
         }
 
         await client.DisposeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>A PUT whose client left: the board expects the rest of the file; zeros keep it in step (the file is incomplete anyway).</summary>
-    private async Task FinishAbandonedPutAsync()
-    {
-        byte[] zeros = new byte[16 * 1024];
-        while (true)
-        {
-            int n;
-            lock (_gate)
-            {
-                n = (int)Math.Min(zeros.Length, _transfers.PutRemaining);
-                _transfers.OnGatewayBytes(zeros.AsSpan(0, n), Environment.TickCount64);
-            }
-
-            if (n == 0 || !await WriteToBoardAsync(this, zeros.AsMemory(0, n), WebSocketFrameType.Binary, true).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>A GET whose client left: asks for the remaining chunks (replies are dropped) until the board ends the file.</summary>
-    private async Task AskAbandonedChunkAsync()
-    {
-        lock (_gate)
-        {
-            _transfers.OnGatewayBytes(MoreRequest, Environment.TickCount64);
-        }
-
-        await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
     }
 
     private async Task CloseBoardAsync(int? status, string reason)
@@ -980,18 +428,6 @@ internal sealed class BoardSession
         }
     }
 
-    /// <summary>Who gets output held on a raw REPL claim that was released, or null when a claim is on trial again.</summary>
-    private GatewayClient[]? ReceiversUnlessOnTrial()
-    {
-        lock (_gate)
-        {
-            return _input.OnTrial ? null : _receivers;
-        }
-    }
-
-    private void RefreshReceivers() =>
-        _receivers = [.. _clients.Where(c => c.State == ClientState.Authenticated)];
-
     private async Task RunBoardAsync(Task? previous)
     {
         int code = CloseReason.Normal;
@@ -1009,20 +445,7 @@ internal sealed class BoardSession
             {
                 if (frame.Type == WebSocketFrameType.Close)
                 {
-                    if (_login.DeniedSeen)
-                    {
-                        (code, reason) = (CloseReason.PolicyViolation, "Access denied: the board refused the password");
-                    }
-                    else if (frame.CloseStatus is int status)
-                    {
-                        code = CloseReason.IsSendable(status) ? status : CloseReason.Normal;
-                        reason = string.IsNullOrEmpty(frame.CloseReason) ? "the board closed the connection" : frame.CloseReason;
-                    }
-                    else if (frame.CloseReason is not null)
-                    {
-                        (code, reason) = (CloseReason.InternalError, "the board dropped the connection");
-                    }
-
+                    (code, reason) = BoardLink.CloseOf(frame, _login.Machine.DeniedSeen);
                     break;
                 }
 
@@ -1033,7 +456,7 @@ internal sealed class BoardSession
                 }
                 else
                 {
-                    await OnBoardBinaryAsync(frame).ConfigureAwait(false);
+                    await _transfers.OnBoardBinaryAsync(frame).ConfigureAwait(false);
                 }
 
                 frame = await _board.ReceiveAsync().ConfigureAwait(false);
@@ -1104,23 +527,22 @@ internal sealed class BoardSession
             loggingIn = _state == SessionState.LoggingIn;
             if (loggingIn)
             {
-                loggedIn = OnLoginText(frame.Payload.Span, out receivers);
+                loggedIn = _login.OnBoardText(frame.Payload.Span, _clients, out receivers);
+                if (loggedIn)
+                {
+                    _state = SessionState.LoggedIn;
+                }
             }
             else
             {
-                receivers = _receivers;
-                rawOwner = _input.Owner;
-                view = _input.OnBoardText(frame.Payload.Span);
-                if (view == RawReplView.Confirmed)
-                {
-                    LogRawRepl(_logger, rawOwner!.Name, BoardText, true);
-                }
+                receivers = _clients.Receivers;
+                view = _input.OnBoardText(frame.Payload.Span, out rawOwner);
             }
         }
 
         if (loggedIn)
         {
-            await CompleteLoginAsync().ConfigureAwait(false);
+            await _login.CompleteAsync(_clients.Opener!).ConfigureAwait(false);
         }
 
         if (!loggedIn && receivers.Length > 0)
@@ -1132,89 +554,8 @@ internal sealed class BoardSession
         await _relay.SendAsIsAsync(receivers, frame).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The board's text while the opener logs in (under the lock): true when the board has just accepted the password.
-    /// <paramref name="receivers"/>: the opener, when it typed the password itself (the prompt and the answer to a
-    /// password the gateway typed are not the client's to see: it gets the answer as a board gives it, once accepted).
-    /// </summary>
-    private bool OnLoginText(ReadOnlySpan<byte> output, out GatewayClient[] receivers)
-    {
-        var progress = _login.OnBoardText(output);
-        if (progress.Denied && _opener is { AutoPassword: null } denied)
-        {
-            RecordFailure(denied);
-        }
-        else if (progress.Denied && _opener is not null)
-        {
-            LogHeldPasswordRefused(_logger, BoardText);
-        }
-
-        receivers = _opener is { AutoPassword: null } opener && _clients.Contains(opener) ? [opener] : [];
-        if (!progress.Accepted || _opener is null)
-        {
-            return false;
-        }
-
-        _state = SessionState.LoggedIn;
-        _login.Accept(_opener.Password);
-        _opener.State = ClientState.Authenticated;
-        RefreshReceivers();
-        return true;
-    }
-
-    /// <summary>The board accepted the opener's password: joiners may be let in.</summary>
-    private async Task CompleteLoginAsync()
-    {
-        var opener = _opener!;
-        _registry.LoginDone(opener);
-        _registry.Logins.RecordSuccess(opener.Address, opener.Origin, Key);
-        if (opener.AutoPassword is not null && !await opener.SendAsync(LoginGate.ConnectedReply, WebSocketFrameType.Text).ConfigureAwait(false))
-        {
-            Drop(opener);
-        }
-
-        _loginDone.TrySetResult(true);
-        LogLoggedIn(_logger, BoardText, opener.Name);
-    }
-
-    private async Task OnBoardBinaryAsync(WebSocketFrame frame)
-    {
-        GatewayClient? receiver;
-        bool idle;
-        bool askChunk;
-        bool readAhead = false;
-        lock (_gate)
-        {
-            // Replies belong to the client whose request it is; anything else (a board does not send binary
-            // unasked) goes to the last requester, or to the client that opened the session.
-            var opener = _opener is { } o && _clients.Contains(o) ? o : null;
-            receiver = _transfers.OnBoardBytes(frame.Payload.Span, Environment.TickCount64, opener, out askChunk, out idle);
-            // The owner will ask for the next chunk as soon as it has this one: ask now (see TransferTracker).
-            readAhead = TakeReadAhead();
-        }
-
-        if (readAhead)
-        {
-            await WriteToBoardAsync(this, MoreRequest, WebSocketFrameType.Binary, true).ConfigureAwait(false);
-        }
-
-        if (receiver is not null && !await receiver.SendAsync(frame.Payload, WebSocketFrameType.Binary, frame.EndOfMessage).ConfigureAwait(false))
-        {
-            Drop(receiver);
-        }
-
-        if (askChunk)
-        {
-            await AskAbandonedChunkAsync().ConfigureAwait(false);
-        }
-        else if (idle)
-        {
-            _ = PumpBinaryAsync();
-        }
-    }
-
     /// <summary>A client that does not take its output within the send timeout is closed; the others go on.</summary>
-    private void Drop(GatewayClient client)
+    public void Drop(GatewayClient client)
     {
         LogClientDropped(_logger, client.Name, $"it did not take the board's output within {_options.ClientSendTimeout.TotalSeconds:0} s");
         _ = client.CloseAsync(CloseReason.PolicyViolation, "too slow: the client did not read the board's output");
@@ -1229,13 +570,13 @@ internal sealed class BoardSession
             _state = SessionState.Closing;
             code = _endCode ?? code;
             reason = _endReason ?? reason;
-            clients = [.. _clients];
-            _receivers = [];
-            _login.Dispose();
+            clients = _clients.ToArray();
+            _clients.ClearReceivers();
+            _login.Machine.Dispose();
         }
 
         _connected.TrySetResult();
-        _loginDone.TrySetResult(false);
+        _login.End();
         await Task.WhenAll(clients.Select(c => c.CloseAsync(code, reason))).ConfigureAwait(false);
         await _board.DisposeAsync().ConfigureAwait(false);
 
