@@ -169,9 +169,10 @@ public sealed class DirectBoardTests(BrowserFixture browser)
         await Assertions.Expect(page.Locator("#get-status")).ToContainTextAsync("connect again");
         await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Disconnected");
 
-        // A new connection works.
+        // A new connection works. The terminal still shows the first login's prompt: wait for the second one, or
+        // the password is typed while the new connection is still opening and only its tail reaches the board.
         await page.ClickAsync("#connect");
-        await page.MainFrame.WaitForTextAsync("Password: ");
+        await page.WaitForFunctionAsync("() => window.webrepl.terminalText().split('Password: ').length === 3");
         await page.MainFrame.TypeAsync(page, WebLab.Password + "\n");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 30000 });
     }
