@@ -271,6 +271,34 @@ public sealed class SharedSessionTests
         Assert.Contains(gateway.Logs.Entries, e => e.EventId.Id == 319);
     }
 
+    /// <summary>
+    /// `webrepl get` (no size known, the connection closes after) keeps up to 82 requests in flight; a small file
+    /// leaves most of them at the board as the start of a record that no one can complete (docs/protocol.md, "GET
+    /// pipelining"). The client's own fetch is whole; the others are told why their session ends and what to do.
+    /// </summary>
+    [Fact]
+    public async Task OwnerLeavesAfterGetThatEndsItsSession_OthersToldWhyAndToConnectAgain()
+    {
+        using var cts = TestTimeout.Start();
+        await using var board = TestBoard.Start();
+        await using var gateway = await TestGateway.StartAsync(cancellationToken: cts.Token);
+        byte[] content = RandomNumberGenerator.GetBytes(1000); // 4 data chunks and the empty one
+        await File.WriteAllBytesAsync(Path.Combine(board.Root, "small.bin"), content, cts.Token);
+        await using var other = await RawClient.LoginAsync(gateway.Forward(board.Url), cts.Token);
+
+        await using (var leaver = await WebReplClient.ConnectAndLoginAsync(gateway.Forward(board.Url), TestBoard.Password, cancellationToken: cts.Token))
+        {
+            var fetched = new MemoryStream();
+            Assert.Equal(1000, await leaver.GetFileAsync("small.bin", fetched, null, new WebReplGetOptions { SessionEndsAfter = true }, cts.Token));
+            Assert.Equal(content, fetched.ToArray());
+        }
+
+        var close = await other.ReadCloseAsync(cts.Token);
+        Assert.Equal(1011, close.CloseStatus);
+        Assert.Contains("inside a file request", close.CloseReason, StringComparison.Ordinal);
+        Assert.EndsWith("connect again", close.CloseReason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OwnerLeavesMidPut_GatewayCompletesIt_OthersGoOn()
     {

@@ -387,7 +387,9 @@ internal sealed class BoardSession : ISessionCore
         }
         else if (transfer == TransferLeave.EndSession)
         {
-            End(CloseReason.InternalError, $"client {client.Name} left in the middle of a request record; the board cannot go on");
+            // The board holds the start of a request record that no one can complete sensibly (a GET that ended with
+            // more than two requests unanswered leaves them as a record with op 0, which the board fails on).
+            End(CloseReason.InternalError, $"client {client.Name} left the board inside a file request it cannot finish: connect again");
         }
         else
         {
