@@ -172,7 +172,7 @@ public sealed class DirectBoardTests(BrowserFixture browser)
         // A new connection works. The terminal still shows the first login's prompt: wait for the second one, or
         // the password is typed while the new connection is still opening and only its tail reaches the board.
         await page.ClickAsync("#connect");
-        await page.WaitForFunctionAsync("() => window.webrepl.terminalText().split('Password: ').length === 3");
+        await page.MainFrame.WaitForTextCountAsync("Password: ", 2);
         await page.MainFrame.TypeAsync(page, WebLab.Password + "\n");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Connected", new() { Timeout = 30000 });
     }

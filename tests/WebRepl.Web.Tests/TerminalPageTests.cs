@@ -223,7 +223,7 @@ public sealed class TerminalPageTests(BrowserFixture browser)
         // Connect with nothing typed: the hint again, no connection attempt.
         await page.ClickAsync("#connect");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("Disconnected");
-        await page.WaitForFunctionAsync("() => window.webrepl.terminalText().split(\"Type the board's address\").length === 3");
+        await page.MainFrame.WaitForTextCountAsync("Type the board's address", 2);
 
         // The gateway's forwarding URL, typed in, works.
         await url.FillAsync(lab.BoardWebSocketUrl);

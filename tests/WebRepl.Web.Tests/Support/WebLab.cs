@@ -126,6 +126,22 @@ internal static class TerminalPage
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="text"/> shows exactly <paramref name="count"/> times: for what appears again (a second
+    /// password prompt, a hint repeated), where an earlier copy still on screen would satisfy <see cref="WaitForTextAsync"/>.
+    /// </summary>
+    public static async Task WaitForTextCountAsync(this IFrame frame, string text, int count, int timeout = Timeout)
+    {
+        try
+        {
+            await frame.WaitForFunctionAsync("a => window.webrepl && window.webrepl.terminalText().split(a[0]).length === a[1] + 1", new object[] { text, count }, new() { Timeout = timeout, PollingInterval = 50 });
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"'{text}' did not show {count} times in the terminal; it shows:\n{await frame.TerminalTextAsync()}");
+        }
+    }
+
     /// <summary>Waits for a line of output that is exactly <paramref name="line"/> (not the echo of the command that printed it).</summary>
     public static async Task WaitForLineAsync(this IFrame frame, string line, int timeout = Timeout)
     {
