@@ -21,10 +21,13 @@ public sealed class ClientRosterTests
     /// <summary>A gateway-side client and the raw socket of the peer it talks to.</summary>
     private sealed class Pair : IAsyncDisposable
     {
+        private readonly NetworkStream _peerStream;
+
         private Pair(GatewayClient client, Socket peer)
         {
             Client = client;
             Peer = peer;
+            _peerStream = new NetworkStream(peer, ownsSocket: true);
         }
 
         public GatewayClient Client { get; }
@@ -56,24 +59,13 @@ public sealed class ClientRosterTests
         private async Task<byte[]> ReadExactlyAsync(int count, CancellationToken cancellationToken)
         {
             byte[] buffer = new byte[count];
-            int filled = 0;
-            while (filled < count)
-            {
-                int read = await Peer.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancellationToken);
-                if (read == 0)
-                {
-                    throw new IOException($"the gateway closed the socket after {filled} of {count} bytes");
-                }
-
-                filled += read;
-            }
-
+            await _peerStream.ReadExactlyAsync(buffer, cancellationToken); // EndOfStreamException if the gateway closed it
             return buffer;
         }
 
         public async ValueTask DisposeAsync()
         {
-            Peer.Dispose();
+            await _peerStream.DisposeAsync();
             await Client.DisposeAsync();
         }
     }
